@@ -1,0 +1,2 @@
+/* exec_handler.c: (to be written) */
+#include "cli.h"

@@ -1,0 +1,165 @@
+/* parse.c: the CLI's pure parsers (durations, id lists, integers). They
+ * never allocate on failure, and are fuzzed by tests/fuzz. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *skip_spaces(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+int cli_parse_duration(const char *s, double *seconds)
+{
+    static const struct {
+        const char *unit;
+        double factor;
+    } units[] = {{"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+    double total = 0;
+    const char *p = s;
+    if (!s || !*s)
+        return -1;
+    /* A bare number means seconds. */
+    char *end;
+    errno = 0;
+    double bare = strtod(s, &end);
+    if (*end == '\0' && errno == 0 && s[0] >= '0' && s[0] <= '9') {
+        if (!(bare >= 0 && bare < 1e12))
+            return -1;
+        *seconds = bare;
+        return 0;
+    }
+    while (*p) {
+        if (!(*p >= '0' && *p <= '9'))
+            return -1;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno != 0 || !(v >= 0 && v < 1e12))
+            return -1;
+        p = end;
+        size_t best = 0;
+        double factor = 0;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            size_t n = strlen(units[i].unit);
+            if (strncmp(p, units[i].unit, n) == 0 && n > best) {
+                best = n;
+                factor = units[i].factor;
+            }
+        }
+        if (!best)
+            return -1;
+        p += best;
+        total += v * factor;
+    }
+    if (!(total < 1e12))
+        return -1;
+    *seconds = total;
+    return 0;
+}
+
+int cli_parse_id(const char *s, int64_t *id)
+{
+    long long v;
+    if (cli_parse_int(s, 1, INT64_MAX, &v) != 0)
+        return -1;
+    *id = (int64_t)v;
+    return 0;
+}
+
+int cli_parse_int(const char *s, long long min, long long max, long long *out)
+{
+    if (!s || !*s)
+        return -1;
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!*p)
+        return -1;
+    for (const char *q = p; *q; q++)
+        if (*q < '0' || *q > '9')
+            return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_id_list(const char *s, int64_t **ids, size_t *n, char *err, size_t errlen)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!s || !*skip_spaces(s)) {
+        snprintf(err, errlen, "the job-id list is empty");
+        return -1;
+    }
+    size_t cap = 1;
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
+    int64_t *out = malloc(cap * sizeof *out);
+    if (!out) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t count = 0;
+    const char *p = s;
+    for (;;) {
+        const char *item = skip_spaces(p);
+        const char *comma = strchr(item, ',');
+        size_t len = comma ? (size_t)(comma - item) : strlen(item);
+        while (len && (item[len - 1] == ' ' || item[len - 1] == '\t'))
+            len--;
+        char tok[32];
+        int64_t id;
+        if (len == 0) {
+            snprintf(err, errlen, "empty item in the job-id list '%s'", s);
+            free(out);
+            return -1;
+        }
+        if (len >= sizeof tok) {
+            snprintf(err, errlen, "'%.24s...' is not a job id (too long)", item);
+            free(out);
+            return -1;
+        }
+        memcpy(tok, item, len);
+        tok[len] = '\0';
+        if (cli_parse_id(tok, &id) != 0) {
+            snprintf(err, errlen,
+                     "'%s' is not a job id (expected a positive integer up to "
+                     "9223372036854775807)",
+                     tok);
+            free(out);
+            return -1;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < count && !dup; i++)
+            dup = out[i] == id;
+        if (!dup)
+            out[count++] = id;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *ids = out;
+    *n = count;
+    return 0;
+}
+
+int cli_split_assignment(const char *s, char *name, size_t namelen, const char **value)
+{
+    const char *eq = s ? strchr(s, '=') : NULL;
+    if (!eq || eq == s || (size_t)(eq - s) >= namelen)
+        return -1;
+    memcpy(name, s, (size_t)(eq - s));
+    name[eq - s] = '\0';
+    *value = eq + 1;
+    return 0;
+}

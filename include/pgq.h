@@ -1,0 +1,471 @@
+/*
+ * pgq.h: the public interface of libpgq, a PostgreSQL-backed job queue that is
+ * database-compatible with PgQueuer 1.3.
+ *
+ * Conventions
+ * - Every function that can fail returns an int status: PGQ_OK (0) or a
+ *   negative PGQ_E* code. pgq_strerror() and pgq_err_name() describe a code.
+ *   Details (server message, SQLSTATE) are kept on the pgq_client handle.
+ * - Ownership: memory returned through an out-parameter belongs to the caller
+ *   and is released with the matching *_free function named beside it. Every
+ *   *_free accepts NULL. Pointers inside a pgq_job passed to a handler are
+ *   valid only during the handler call.
+ * - The library never exits the process and never prints; a worker reports
+ *   through the log callback the application sets.
+ * - A pgq_client is one libpq connection and is not thread-safe; use one per
+ *   thread. A pgq_worker manages its own connections and threads.
+ */
+#ifndef PGQ_H
+#define PGQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PGQ_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define PGQ_NODISCARD __attribute__((warn_unused_result))
+#define PGQ_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PGQ_NODISCARD
+#define PGQ_PRINTF(a, b)
+#endif
+
+/* ---- Status codes ------------------------------------------------------ */
+
+enum {
+    PGQ_OK = 0,
+    PGQ_ENOMEM = -1,      /* out of memory */
+    PGQ_EINVAL = -2,      /* an argument does not validate; nothing changed */
+    PGQ_ECONNECT = -3,    /* cannot connect, or the connection was lost */
+    PGQ_ESQL = -4,        /* the server reported an error (see SQLSTATE) */
+    PGQ_EDEDUPE = -5,     /* a dedupe key is already held by an active job */
+    PGQ_ENOSCHEMA = -6,   /* the pgq/PgQueuer tables are not installed */
+    PGQ_EEXISTS = -7,     /* already installed */
+    PGQ_EIO = -8,         /* a local I/O or system call failed */
+    PGQ_ENOTFOUND = -9,   /* no such job or object */
+    PGQ_ESTATE = -10,     /* the object is not in a state allowing this */
+    PGQ_ESTOPPED = -11,   /* a worker was stopped */
+};
+
+/* Static description of a status code, e.g. "out of memory". */
+const char *pgq_strerror(int code);
+/* Static symbolic name of a status code, e.g. "PGQ_ENOMEM". */
+const char *pgq_err_name(int code);
+
+/* ---- Job statuses (the pgqueuer_status enum, in its order) ---------------
+ *
+ *   enqueue ──> queued ──claim──> picked ──┬─ success ─> successful (deleted, logged)
+ *                 ^  ^                     ├─ failure ─> exception  (deleted, logged)
+ *     retry ──────┘  │                     ├─ cancel ──> canceled   (deleted, logged)
+ *                    │                     └─ failure on a held entrypoint,
+ *      requeue ──────┘                        or marked by hand ─> failed (kept)
+ *   failed ──requeue──> queued;  clear ──> deleted (logged)
+ */
+typedef enum pgq_job_status {
+    PGQ_QUEUED = 0,
+    PGQ_PICKED,
+    PGQ_SUCCESSFUL,
+    PGQ_EXCEPTION,
+    PGQ_CANCELED,
+    PGQ_DELETED,
+    PGQ_FAILED,
+} pgq_job_status;
+
+/* Static lower-case name as stored in the database, or NULL if out of range. */
+const char *pgq_job_status_name(pgq_job_status s);
+/* Parses a database name; PGQ_EINVAL if unknown. */
+int pgq_job_status_parse(const char *name, pgq_job_status *out);
+
+/* ---- Configuration ----------------------------------------------------- */
+
+typedef struct pgq_config {
+    const char *dsn;              /* libpq conninfo or URI; NULL: PG* variables */
+    const char *prefix;           /* object-name prefix; NULL or "" for none */
+    const char *schema;           /* schema qualifying tables/type/function */
+    const char *application_name; /* NULL: "pgq" */
+    int connect_timeout;          /* seconds; 0: libpq default */
+} pgq_config;
+
+/* Fills unset fields of cfg from PGDSN / PGQUEUER_DSN, PGQUEUER_PREFIX,
+ * PGQUEUER_SCHEMA, PGQUEUER_APPLICATION_NAME and PGQUEUER_CONNECT_TIMEOUT.
+ * The strings point into the environment. */
+void pgq_config_from_env(pgq_config *cfg);
+
+/* Checks prefix and schema without connecting. On failure returns PGQ_EINVAL
+ * and writes one sentence naming the bad value into err. */
+int pgq_config_validate(const pgq_config *cfg, char *err, size_t errlen);
+
+/* ---- Client handle ----------------------------------------------------- */
+
+typedef struct pgq_client pgq_client;
+typedef struct pg_conn pgq_pgconn; /* libpq's PGconn */
+
+/* Opens a connection. *out is set whenever memory allows, even on failure, so
+ * that pgq_client_errmsg() can say why; free it with pgq_client_free(). */
+PGQ_NODISCARD int pgq_client_open(pgq_client **out, const pgq_config *cfg);
+void pgq_client_free(pgq_client *c);
+
+/* Last error message on this handle ("" if none); valid until the next call. */
+const char *pgq_client_errmsg(const pgq_client *c);
+/* Last SQLSTATE ("" if none). */
+const char *pgq_client_sqlstate(const pgq_client *c);
+/* The underlying connection, e.g. to enqueue inside the application's own
+ * transaction. Owned by the client. */
+pgq_pgconn *pgq_client_conn(pgq_client *c);
+/* The NOTIFY channel name for this configuration. Owned by the client. */
+const char *pgq_client_channel(const pgq_client *c);
+
+/* ---- Schema management (SPEC section 3) -------------------------------- */
+
+typedef enum pgq_durability {
+    PGQ_DURABLE = 0,  /* all tables logged */
+    PGQ_BALANCED,     /* log and statistics unlogged */
+    PGQ_VOLATILE,     /* every table unlogged */
+} pgq_durability;
+
+int pgq_durability_parse(const char *name, pgq_durability *out);
+
+typedef enum pgq_sql_kind {
+    PGQ_SQL_INSTALL = 0,
+    PGQ_SQL_UNINSTALL,
+    PGQ_SQL_UPGRADE,
+    PGQ_SQL_DURABILITY,
+    PGQ_SQL_AUTOVAC,
+    PGQ_SQL_AUTOVAC_ROLLBACK,
+} pgq_sql_kind;
+
+typedef struct pgq_sql_opts {
+    pgq_durability durability; /* install and durability */
+    bool no_create_schema;     /* install: do not CREATE SCHEMA IF NOT EXISTS */
+} pgq_sql_opts;
+
+/* Renders the SQL script for kind without connecting: semicolon-terminated
+ * statements separated by blank lines. *out is malloc'd; free() it. On
+ * PGQ_EINVAL, err says why. */
+PGQ_NODISCARD int pgq_sql_render(const pgq_config *cfg, pgq_sql_kind kind,
+                                 const pgq_sql_opts *opts, char **out,
+                                 char *err, size_t errlen);
+
+PGQ_NODISCARD int pgq_install(pgq_client *c, const pgq_sql_opts *opts);
+PGQ_NODISCARD int pgq_uninstall(pgq_client *c);
+/* Statement by statement in autocommit; safe to run repeatedly. */
+PGQ_NODISCARD int pgq_upgrade(pgq_client *c);
+PGQ_NODISCARD int pgq_set_durability(pgq_client *c, pgq_durability d);
+PGQ_NODISCARD int pgq_autovac(pgq_client *c, bool rollback);
+
+/* Called once per divergence found by pgq_verify. */
+typedef void (*pgq_verify_fn)(void *ud, const char *problem);
+/* Compares the database with the contract. *problems is the number of
+ * divergences reported (0: as expected). */
+PGQ_NODISCARD int pgq_verify(pgq_client *c, bool expect_present,
+                             pgq_verify_fn fn, void *ud, int *problems);
+
+/* ---- Jobs --------------------------------------------------------------- */
+
+typedef struct pgq_job {
+    int64_t id;
+    int32_t priority;
+    int32_t attempts;
+    pgq_job_status status;
+    const char *entrypoint;
+    const unsigned char *payload; /* NULL when the column is SQL NULL */
+    size_t payload_len;
+    const char *headers;          /* JSON text, or NULL */
+    const char *dedupe_key;       /* or NULL */
+    const char *queue_manager_id; /* uuid text, or NULL */
+    double created;               /* seconds since the Unix epoch */
+    double updated;
+    double heartbeat;
+    double execute_after;
+} pgq_job;
+
+/* A set of jobs returned by the library; owns every string inside. */
+typedef struct pgq_job_set {
+    size_t count;
+    pgq_job *jobs;
+} pgq_job_set;
+
+void pgq_job_set_free(pgq_job_set *set);
+
+/* ---- Enqueue ------------------------------------------------------------ */
+
+typedef struct pgq_new_job {
+    const char *entrypoint;   /* required, non-empty */
+    const void *payload;      /* NULL: SQL NULL payload */
+    size_t payload_len;
+    int32_t priority;         /* higher runs first */
+    double delay;             /* seconds before the job becomes eligible */
+    const char *dedupe_key;   /* NULL: none */
+    const char *headers;      /* JSON object text, or NULL */
+} pgq_new_job;
+
+typedef enum pgq_on_conflict {
+    PGQ_CONFLICT_RAISE = 0, /* the whole batch fails with PGQ_EDEDUPE */
+    PGQ_CONFLICT_SKIP,      /* conflicting positions get id 0 */
+} pgq_on_conflict;
+
+/* Enqueues n jobs in one statement, writing `queued` log rows. ids (n
+ * entries, caller-provided, may be NULL) receives the new ids in input order.
+ * On PGQ_EDEDUPE nothing was inserted and the handle's message names the key. */
+PGQ_NODISCARD int pgq_enqueue(pgq_client *c, const pgq_new_job *jobs, size_t n,
+                              pgq_on_conflict on_conflict, int64_t *ids);
+
+/* Streaming bulk enqueue for very large inputs: rows are sent in chunks and
+ * never all held in memory. No dedupe keys. */
+typedef struct pgq_bulk pgq_bulk;
+PGQ_NODISCARD int pgq_bulk_begin(pgq_client *c, pgq_bulk **out);
+PGQ_NODISCARD int pgq_bulk_add(pgq_bulk *b, const pgq_new_job *job);
+/* Flushes and commits; *count is the number of jobs enqueued. Frees b. */
+PGQ_NODISCARD int pgq_bulk_finish(pgq_bulk *b, uint64_t *count);
+/* Rolls back everything added and frees b. */
+void pgq_bulk_abort(pgq_bulk *b);
+
+/* ---- Claim, complete, retry, heartbeat ---------------------------------- */
+
+typedef struct pgq_claim_entrypoint {
+    const char *entrypoint;
+    double retry_timer;         /* seconds; <= 0: the claim's default */
+    int32_t concurrency_limit;  /* 0: unlimited; global across workers */
+    double requests_per_second; /* 0: unlimited; fleet-wide */
+} pgq_claim_entrypoint;
+
+typedef struct pgq_claim_opts {
+    const char *queue_manager_id; /* uuid text of the claiming worker */
+    int batch_size;               /* at most this many jobs */
+    double default_retry_timer;   /* seconds; 0: 30 */
+} pgq_claim_opts;
+
+/* Claims up to batch_size due jobs (and stale picked ones) for the given
+ * entrypoints in one statement. *out is allocated even when empty. */
+PGQ_NODISCARD int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps,
+                            size_t n_eps, const pgq_claim_opts *opts,
+                            pgq_job_set *out);
+
+typedef struct pgq_outcome {
+    int64_t job_id;
+    pgq_job_status status;  /* SUCCESSFUL, EXCEPTION, CANCELED, FAILED, or
+                               QUEUED for a retry */
+    double retry_delay;     /* QUEUED: seconds until eligible again */
+    const char *error_type; /* failures and retries; may be NULL */
+    const char *error_message;
+    const char *error_detail; /* stored as the record's "traceback" */
+} pgq_outcome;
+
+/* Resolves n outcomes in one statement, only for rows still `picked` by
+ * queue_manager_id; *resolved (may be NULL) counts those resolved. */
+PGQ_NODISCARD int pgq_complete(pgq_client *c, const char *queue_manager_id,
+                               const pgq_outcome *outcomes, size_t n,
+                               size_t *resolved);
+
+/* Puts a picked job back to queued after delay seconds, attempts + 1. */
+PGQ_NODISCARD int pgq_retry(pgq_client *c, const char *queue_manager_id,
+                            int64_t job_id, double delay, const char *reason);
+
+/* Touches the heartbeat of jobs picked by queue_manager_id. */
+PGQ_NODISCARD int pgq_heartbeat(pgq_client *c, const char *queue_manager_id,
+                                const int64_t *ids, size_t n);
+
+/* Hands picked jobs back to queued without counting an attempt (shutdown). */
+PGQ_NODISCARD int pgq_release(pgq_client *c, const char *queue_manager_id,
+                              const int64_t *ids, size_t n);
+
+/* ---- Operator operations ------------------------------------------------ */
+
+/* Per-id result of an operation on a list of ids. */
+typedef enum pgq_id_result {
+    PGQ_ID_DONE = 0,
+    PGQ_ID_NOT_FOUND,     /* no such job in the queue table */
+    PGQ_ID_WRONG_STATUS,  /* e.g. requeue of a job that is not failed */
+    PGQ_ID_DEDUPE_TAKEN,  /* its dedupe key is held by another active job */
+} pgq_id_result;
+
+typedef struct pgq_id_outcome {
+    int64_t id;
+    pgq_id_result result;
+    pgq_job_status status; /* the job's status when not DONE and found */
+} pgq_id_outcome;
+
+/* Outcomes are in ascending id order, one per distinct input id. */
+void pgq_id_outcomes_free(pgq_id_outcome *o);
+
+/* Deletes the jobs (any status), logs `canceled`, sends cancellation_event. */
+PGQ_NODISCARD int pgq_cancel(pgq_client *c, const int64_t *ids, size_t n,
+                             pgq_id_outcome **out, size_t *n_out);
+
+/* Deletes queued/failed jobs of the given entrypoints (n == 0: every job),
+ * logging `deleted`. *deleted may be NULL. */
+PGQ_NODISCARD int pgq_clear(pgq_client *c, const char *const *entrypoints,
+                            size_t n, uint64_t *deleted);
+
+typedef struct pgq_count_row {
+    char *entrypoint;
+    int32_t priority;
+    pgq_job_status status;
+    int64_t count;
+} pgq_count_row;
+void pgq_count_rows_free(pgq_count_row *rows, size_t n);
+
+/* Counts of the queue table by entrypoint, priority and status. */
+PGQ_NODISCARD int pgq_queue_size(pgq_client *c, pgq_count_row **rows, size_t *n);
+
+typedef struct pgq_stat_row {
+    double created; /* bucket start, epoch seconds */
+    char *entrypoint;
+    int32_t priority;
+    pgq_job_status status;
+    int64_t count;
+} pgq_stat_row;
+void pgq_stat_rows_free(pgq_stat_row *rows, size_t n);
+
+/* Rolls unaggregated log rows into pgqueuer_statistics, then returns the
+ * buckets newer than `since` seconds ago (0: all), newest first. */
+PGQ_NODISCARD int pgq_log_statistics(pgq_client *c, double since,
+                                     pgq_stat_row **rows, size_t *n);
+
+/* Latest log status per id (PGQ_ID_NOT_FOUND when no log row exists). */
+PGQ_NODISCARD int pgq_job_statuses(pgq_client *c, const int64_t *ids, size_t n,
+                                   pgq_id_outcome **out, size_t *n_out);
+
+/* Deletes log rows and statistics older than `older_than` seconds. */
+PGQ_NODISCARD int pgq_prune(pgq_client *c, double older_than,
+                            uint64_t *log_rows, uint64_t *stat_rows);
+
+/* ---- Failed jobs (the seed, SPEC section 6) ------------------------------ */
+
+/* queued or picked jobs become failed with queue_manager_id NULL and a
+ * `failed` log row whose record says reason (NULL: "marked failed by hand").
+ * One statement. */
+PGQ_NODISCARD int pgq_mark_jobs_as_failed(pgq_client *c, const int64_t *ids,
+                                          size_t n, const char *reason,
+                                          pgq_id_outcome **out, size_t *n_out);
+
+typedef struct pgq_requeue_opts {
+    const void *payload;     /* non-NULL: replaces the payload (one id only) */
+    size_t payload_len;
+    const char *entrypoint;  /* with n == 0: every failed job of it */
+    bool all;                /* with n == 0 and no entrypoint: every failed job */
+} pgq_requeue_opts;
+
+/* Only failed rows move back to queued (execute_after now, attempts 0), with
+ * a `queued` log row and a wake-up notification. One statement. Outcomes
+ * list every id named (or every id re-queued when selecting by entrypoint or
+ * all); the DONE ones are exactly the ids re-queued. */
+PGQ_NODISCARD int pgq_requeue_failed_jobs(pgq_client *c, const int64_t *ids,
+                                          size_t n, const pgq_requeue_opts *opts,
+                                          pgq_id_outcome **out, size_t *n_out);
+
+typedef struct pgq_failed_job {
+    pgq_job job;
+    double failed_at;          /* time of the latest `failed` log row */
+    const char *error_type;    /* from its traceback record, or NULL */
+    const char *error_message; /* or NULL */
+} pgq_failed_job;
+
+typedef struct pgq_failed_set {
+    size_t count;
+    pgq_failed_job *jobs;
+} pgq_failed_set;
+void pgq_failed_set_free(pgq_failed_set *set);
+
+typedef struct pgq_list_failed_opts {
+    int limit;              /* 0: no limit */
+    const char *entrypoint; /* NULL: all */
+    bool newest_first;      /* default: oldest failure first */
+} pgq_list_failed_opts;
+
+PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
+                                       const pgq_list_failed_opts *opts,
+                                       pgq_failed_set *out);
+
+/* ---- Worker (SPEC section 5) -------------------------------------------- */
+
+typedef struct pgq_worker pgq_worker;
+typedef struct pgq_job_ctx pgq_job_ctx;
+
+/* A handler returns 0 for success; non-zero is a failure, described by
+ * pgq_job_ctx_error(). Called on a pool thread. */
+typedef int (*pgq_handler)(const pgq_job *job, pgq_job_ctx *ctx);
+
+/* Describes the failure; type like "ValueError", message one line, detail
+ * free text (stderr tail, stack, ...). Strings are copied. */
+void pgq_job_ctx_error(pgq_job_ctx *ctx, const char *type, const char *message,
+                       const char *detail);
+/* Asks for a database retry after delay seconds instead of a failure. */
+void pgq_job_ctx_retry(pgq_job_ctx *ctx, double delay);
+/* True once the job was cancelled (cancellation_event) or the worker is
+ * stopping immediately; long handlers should poll it and return. */
+bool pgq_job_ctx_cancelled(const pgq_job_ctx *ctx);
+/* The userdata given at registration. */
+void *pgq_job_ctx_userdata(const pgq_job_ctx *ctx);
+
+typedef struct pgq_entrypoint_opts {
+    bool mark_as_failed;        /* hold final failures as `failed` */
+    double retry_timer;         /* seconds; 0: the worker's heartbeat timeout */
+    int32_t concurrency_limit;  /* 0: unlimited */
+    double requests_per_second; /* 0: unlimited */
+    int max_attempts;           /* total runs incl. the first; 0 or 1: no retry */
+    double backoff_initial;     /* seconds; 0: 1 */
+    double backoff_max;         /* seconds; 0: 300 */
+    double backoff_multiplier;  /* 0: 2 */
+    void *userdata;
+} pgq_entrypoint_opts;
+
+typedef enum pgq_log_level {
+    PGQ_LOG_DEBUG = 0,
+    PGQ_LOG_INFO,
+    PGQ_LOG_WARN,
+    PGQ_LOG_ERROR,
+} pgq_log_level;
+
+/* One log event. job_id is 0 and entrypoint NULL when not about a job. */
+typedef void (*pgq_log_fn)(void *ud, pgq_log_level level, int64_t job_id,
+                           const char *entrypoint, const char *message);
+
+typedef enum pgq_worker_mode {
+    PGQ_MODE_CONTINUOUS = 0,
+    PGQ_MODE_DRAIN,             /* exit once nothing is queued or running */
+} pgq_worker_mode;
+
+typedef struct pgq_worker_opts {
+    int batch_size;             /* 0: 10 */
+    int max_concurrent_tasks;   /* handler threads; 0: 4 x batch_size cap 32 */
+    double dequeue_timeout;     /* seconds between idle polls; 0: 30 */
+    double heartbeat_timeout;   /* seconds; 0: 30 */
+    double shutdown_grace;      /* seconds; 0: 30 */
+    int max_takeovers;          /* poison-job limit; 0: 3 */
+    pgq_worker_mode mode;
+    pgq_log_fn log;             /* NULL: silent */
+    void *log_ud;
+    pgq_log_level log_level;
+} pgq_worker_opts;
+
+PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,
+                                 const pgq_worker_opts *opts);
+PGQ_NODISCARD int pgq_worker_register(pgq_worker *w, const char *entrypoint,
+                                      pgq_handler handler,
+                                      const pgq_entrypoint_opts *opts);
+/* Runs until stopped (or drained). Returns PGQ_OK after a clean stop. */
+PGQ_NODISCARD int pgq_worker_run(pgq_worker *w);
+/* Async-signal-safe. First call: graceful stop; immediate (or a second
+ * call): abandon running handlers and hand their jobs back. */
+void pgq_worker_stop(pgq_worker *w, bool immediate);
+/* The worker's queue_manager_id (uuid text); owned by the worker. */
+const char *pgq_worker_id(const pgq_worker *w);
+/* Last error message of the worker, e.g. after pgq_worker_run failed. */
+const char *pgq_worker_errmsg(const pgq_worker *w);
+void pgq_worker_free(pgq_worker *w);
+
+/* A plug-in loaded by `pgq run PLUGIN.so` exports this symbol. */
+#define PGQ_PLUGIN_SETUP_SYMBOL "pgq_plugin_setup"
+typedef int (*pgq_plugin_setup_fn)(pgq_worker *w, int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PGQ_H */

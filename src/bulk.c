@@ -1,0 +1,2 @@
+/* bulk.c: (to be written) */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* claim.c: (to be written) */
+#include "internal.h"

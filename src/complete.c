@@ -1,0 +1,2 @@
+/* complete.c: (to be written) */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* enqueue.c: (to be written) */
+#include "internal.h"

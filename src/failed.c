@@ -1,0 +1,2 @@
+/* failed.c: (to be written) */
+#include "internal.h"

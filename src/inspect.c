@@ -1,0 +1,2 @@
+/* inspect.c: (to be written) */
+#include "internal.h"

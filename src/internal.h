@@ -1,0 +1,139 @@
+/*
+ * internal.h: the private interface shared by libpgq's source files.
+ * Names here are pgq__ (cross-file internal); nothing here is installed.
+ */
+#ifndef PGQ_INTERNAL_H
+#define PGQ_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <stdarg.h>
+
+#include "pgq.h"
+#include "sql_files.h"
+
+/* ---- Growable string buffer ---------------------------------------------
+ * Appends never fail loudly: on allocation failure `oom` is set and further
+ * appends are ignored, so callers check once at the end. */
+typedef struct pgq__buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool oom;
+} pgq__buf;
+
+void pgq__buf_append(pgq__buf *b, const char *s, size_t n);
+void pgq__buf_puts(pgq__buf *b, const char *s);
+void pgq__buf_putc(pgq__buf *b, char ch);
+void pgq__buf_printf(pgq__buf *b, const char *fmt, ...) PGQ_PRINTF(2, 3);
+/* Appends s as a PostgreSQL array element: double-quoted, escaped. NULL
+ * appends the unquoted NULL keyword. */
+void pgq__buf_array_elem(pgq__buf *b, const char *s);
+/* Appends bytes as a hex bytea literal inside an array element ("\\x..."). */
+void pgq__buf_array_bytea(pgq__buf *b, const void *p, size_t n);
+/* Appends s as a JSON string literal with quotes. */
+void pgq__buf_json_str(pgq__buf *b, const char *s);
+void pgq__buf_reset(pgq__buf *b);
+void pgq__buf_free(pgq__buf *b);
+/* NUL-terminated contents ("" when empty); NULL if oom. */
+const char *pgq__buf_cstr(pgq__buf *b);
+
+/* Builds "{1,2,3}" for an int8[] parameter. */
+void pgq__buf_int8_array(pgq__buf *b, const int64_t *v, size_t n);
+
+/* ---- Object names ------------------------------------------------------- */
+
+/* Validated prefix and schema. Templates reference objects through these:
+ *   {Q:pgqueuer}   schema-qualified, quoted, prefixed identifier
+ *   {N:pgqueuer_x} unqualified quoted prefixed identifier (indexes, trigger)
+ *   {L:pgqueuer}   string literal of the unqualified prefixed name
+ *   {LQ:pgqueuer}  string literal of the qualified name (quoted identifiers)
+ *   {CHANNEL}      string literal of the NOTIFY channel
+ *   {SCHEMA}       quoted schema identifier (only used when a schema is set)
+ *   {SCHEMA_L}     string literal of the schema, or current_schema()
+ */
+typedef struct pgq__names {
+    char prefix[64];
+    char schema[64];   /* "" for none */
+    char channel[80];  /* prefix + "ch_pgqueuer" */
+} pgq__names;
+
+int pgq__names_init(pgq__names *n, const pgq_config *cfg, char *err,
+                    size_t errlen);
+/* Expands a template; malloc'd result, NULL on oom. */
+char *pgq__render(const pgq__names *n, const char *tmpl);
+/* True if s matches ^[A-Za-z_][A-Za-z0-9_]*$ and is shorter than 50. */
+bool pgq__ident_ok(const char *s);
+
+/* ---- Script splitting ----------------------------------------------------
+ * SQL files hold statements separated by one blank line; no statement holds
+ * a blank line inside. Returns the next statement (malloc'd, trimmed) from
+ * *pos, advancing it, or NULL at the end. */
+char *pgq__next_statement(const char **pos);
+
+/* ---- Client ------------------------------------------------------------- */
+
+/* Every prepared runtime statement; templates come from src/sql/<name>.sql. */
+typedef enum pgq__stmt {
+    PGQ__ENQUEUE = 0,
+    PGQ__CLAIM,
+    PGQ__COMPLETE,
+    PGQ__RETRY,
+    PGQ__HEARTBEAT,
+    PGQ__RELEASE,
+    PGQ__CANCEL,
+    PGQ__CLEAR,
+    PGQ__CLEAR_ALL,
+    PGQ__QUEUE_SIZE,
+    PGQ__LOG_STATS,
+    PGQ__JOB_STATUS,
+    PGQ__PRUNE,
+    PGQ__MARK_FAILED,
+    PGQ__REQUEUE_FAILED,
+    PGQ__LIST_FAILED,
+    PGQ__STMT_COUNT
+} pgq__stmt;
+
+struct pgq_client {
+    PGconn *conn;
+    pgq__names names;
+    char *errmsg;               /* "" when none */
+    char sqlstate[6];
+    bool prepared[PGQ__STMT_COUNT];
+};
+
+/* Records an error on the handle and returns code. */
+int pgq__fail(pgq_client *c, int code, const char *fmt, ...) PGQ_PRINTF(3, 4);
+void pgq__clear_error(pgq_client *c);
+
+/* Turns a failed or NULL result into a status code with the message and
+ * SQLSTATE kept on the handle; PGQ_OK for a successful result. Does not
+ * clear r. Maps missing tables to PGQ_ENOSCHEMA and unique violations of
+ * the dedupe index to PGQ_EDEDUPE. */
+int pgq__check(pgq_client *c, const PGresult *r);
+
+/* Runs a prepared runtime statement, preparing it on first use. Parameters
+ * are text unless formats says otherwise; results in text. On error returns
+ * NULL with *rc set; on success *rc is PGQ_OK and the caller clears r. */
+PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams,
+                    const char *const *values, const int *lengths,
+                    const int *formats, int *rc);
+
+/* Runs a rendered template script statement by statement (autocommit). */
+int pgq__exec_script(pgq_client *c, const char *tmpl);
+/* Runs one plain SQL command without parameters. */
+int pgq__exec_command(pgq_client *c, const char *sql);
+
+/* ---- Result conversion --------------------------------------------------- */
+
+/* Converts rows of a job-shaped result (columns named as in the queue table;
+ * timestamps as epoch seconds) into a job set. */
+int pgq__jobs_from_result(const PGresult *r, pgq_job_set *out);
+/* Decodes a text bytea value ("\x..." hex) into a malloc'd buffer. */
+int pgq__bytea_decode(const char *text, unsigned char **out, size_t *len);
+/* Parses a "{...}" int8 array text into ids; *out malloc'd. */
+int pgq__parse_int8_array(const char *text, int64_t **out, size_t *n);
+
+/* strdup that returns NULL for NULL. */
+char *pgq__strdup(const char *s);
+
+#endif /* PGQ_INTERNAL_H */

@@ -1,0 +1,147 @@
+/* jobset.c: turning job-shaped query results into pgq_job values. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int pgq__bytea_decode(const char *text, unsigned char **out, size_t *len)
+{
+    size_t n = strlen(text);
+    if (n < 2 || text[0] != '\\' || text[1] != 'x' || (n % 2) != 0)
+        return PGQ_EINVAL;
+    size_t bytes = (n - 2) / 2;
+    unsigned char *p = malloc(bytes + 1);
+    if (!p)
+        return PGQ_ENOMEM;
+    for (size_t i = 0; i < bytes; i++) {
+        int hi = hexval(text[2 + 2 * i]), lo = hexval(text[3 + 2 * i]);
+        if (hi < 0 || lo < 0) {
+            free(p);
+            return PGQ_EINVAL;
+        }
+        p[i] = (unsigned char)(hi << 4 | lo);
+    }
+    p[bytes] = '\0'; /* convenient for text payloads; not part of the length */
+    *out = p;
+    *len = bytes;
+    return PGQ_OK;
+}
+
+int pgq__parse_int8_array(const char *text, int64_t **out, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = text; *p; p++)
+        cap += *p == ',';
+    int64_t *v = malloc(cap * sizeof *v);
+    if (!v)
+        return PGQ_ENOMEM;
+    size_t k = 0;
+    const char *p = text;
+    if (*p == '{')
+        p++;
+    while (*p && *p != '}') {
+        char *end;
+        v[k++] = strtoll(p, &end, 10);
+        p = *end == ',' ? end + 1 : end;
+        if (end == p && *p != '}')
+            break;
+    }
+    *out = v;
+    *n = k;
+    return PGQ_OK;
+}
+
+static char *col_str(const PGresult *r, int row, int col)
+{
+    if (col < 0 || PQgetisnull(r, row, col))
+        return NULL;
+    return strdup(PQgetvalue(r, row, col));
+}
+
+static double col_num(const PGresult *r, int row, int col)
+{
+    return col < 0 || PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static void job_free_fields(pgq_job *j)
+{
+    free((char *)j->entrypoint);
+    free((unsigned char *)j->payload);
+    free((char *)j->headers);
+    free((char *)j->dedupe_key);
+    free((char *)j->queue_manager_id);
+}
+
+void pgq_job_set_free(pgq_job_set *set)
+{
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->count; i++)
+        job_free_fields(&set->jobs[i]);
+    free(set->jobs);
+    set->jobs = NULL;
+    set->count = 0;
+}
+
+static int job_from_row(const PGresult *r, int row, pgq_job *j)
+{
+    memset(j, 0, sizeof *j);
+    int c = PQfnumber(r, "id");
+    if (c >= 0)
+        j->id = strtoll(PQgetvalue(r, row, c), NULL, 10);
+    j->priority = (int32_t)col_num(r, row, PQfnumber(r, "priority"));
+    j->attempts = (int32_t)col_num(r, row, PQfnumber(r, "attempts"));
+    c = PQfnumber(r, "status");
+    if (c >= 0 && pgq_job_status_parse(PQgetvalue(r, row, c), &j->status) != PGQ_OK)
+        j->status = PGQ_QUEUED;
+    j->entrypoint = col_str(r, row, PQfnumber(r, "entrypoint"));
+    if (!j->entrypoint)
+        j->entrypoint = strdup("");
+    j->headers = col_str(r, row, PQfnumber(r, "headers"));
+    j->dedupe_key = col_str(r, row, PQfnumber(r, "dedupe_key"));
+    j->queue_manager_id = col_str(r, row, PQfnumber(r, "queue_manager_id"));
+    j->created = col_num(r, row, PQfnumber(r, "created"));
+    j->updated = col_num(r, row, PQfnumber(r, "updated"));
+    j->heartbeat = col_num(r, row, PQfnumber(r, "heartbeat"));
+    j->execute_after = col_num(r, row, PQfnumber(r, "execute_after"));
+    c = PQfnumber(r, "payload");
+    if (c >= 0 && !PQgetisnull(r, row, c)) {
+        unsigned char *p;
+        size_t len;
+        int rc = pgq__bytea_decode(PQgetvalue(r, row, c), &p, &len);
+        if (rc != PGQ_OK)
+            return rc;
+        j->payload = p;
+        j->payload_len = len;
+    }
+    return j->entrypoint ? PGQ_OK : PGQ_ENOMEM;
+}
+
+int pgq__jobs_from_result(const PGresult *r, pgq_job_set *out)
+{
+    int rows = PQntuples(r);
+    out->count = 0;
+    out->jobs = calloc(rows ? (size_t)rows : 1, sizeof *out->jobs);
+    if (!out->jobs)
+        return PGQ_ENOMEM;
+    for (int i = 0; i < rows; i++) {
+        int rc = job_from_row(r, i, &out->jobs[i]);
+        out->count++;
+        if (rc != PGQ_OK) {
+            pgq_job_set_free(out);
+            return rc;
+        }
+    }
+    return PGQ_OK;
+}

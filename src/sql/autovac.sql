@@ -1,0 +1,2 @@
+-- TODO: autovac
+SELECT 1;

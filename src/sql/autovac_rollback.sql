@@ -1,0 +1,2 @@
+-- TODO: autovac_rollback
+SELECT 1;

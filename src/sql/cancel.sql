@@ -1,0 +1,2 @@
+-- TODO: cancel
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: claim
+SELECT 1;

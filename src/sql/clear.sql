@@ -1,0 +1,2 @@
+-- TODO: clear
+SELECT 1;

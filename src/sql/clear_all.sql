@@ -1,0 +1,2 @@
+-- TODO: clear_all
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: complete
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: durability_balanced
+SELECT 1;

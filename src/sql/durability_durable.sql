@@ -1,0 +1,2 @@
+-- TODO: durability_durable
+SELECT 1;

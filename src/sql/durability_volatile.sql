@@ -1,0 +1,2 @@
+-- TODO: durability_volatile
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: enqueue
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: heartbeat
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: install
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: job_status
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: list_failed
+SELECT 1;

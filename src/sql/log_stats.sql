@@ -1,0 +1,2 @@
+-- TODO: log_stats
+SELECT 1;

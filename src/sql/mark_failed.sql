@@ -1,0 +1,2 @@
+-- TODO: mark_failed
+SELECT 1;

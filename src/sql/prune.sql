@@ -1,0 +1,2 @@
+-- TODO: prune
+SELECT 1;

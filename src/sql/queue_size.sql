@@ -1,0 +1,2 @@
+-- TODO: queue_size
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: release
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: requeue_failed
+SELECT 1;

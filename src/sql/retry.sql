@@ -1,0 +1,2 @@
+-- TODO: retry
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: schema_present
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: uninstall
+SELECT 1;

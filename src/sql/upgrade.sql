@@ -1,0 +1,2 @@
+-- TODO: upgrade
+SELECT 1;

@@ -1,0 +1,2 @@
+-- TODO: verify_objects
+SELECT 1;

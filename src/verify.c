@@ -1,0 +1,2 @@
+/* verify.c: (to be written) */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* worker.c: (to be written) */
+#include "internal.h"

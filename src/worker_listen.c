@@ -1,0 +1,2 @@
+/* worker_listen.c: (to be written) */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* worker_log.c: (to be written) */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* worker_pool.c: (to be written) */
+#include "internal.h"
