@@ -239,6 +239,9 @@ typedef struct pgq_claim_opts {
     const char *queue_manager_id; /* uuid text of the claiming worker */
     int batch_size;               /* at most this many jobs */
     double default_retry_timer;   /* seconds; 0: 30 */
+    int max_takeovers;            /* a stale job already picked this many
+                                     times since it was last queued is held
+                                     as failed instead of re-picked; 0: 3 */
 } pgq_claim_opts;
 
 /* Claims up to batch_size due jobs (and stale picked ones) for the given
