@@ -1,10 +1,302 @@
-/* schema.c: (to be written) */
+/*
+ * schema.c: install, uninstall, upgrade, durability and autovacuum tuning of
+ * the PgQueuer-compatible schema (SPEC section 3), and the same scripts
+ * rendered as text without a connection (`pgq sql ...`).
+ *
+ * Every script is a template from src/sql/. Scripts that must be atomic
+ * (install, uninstall, durability, autovac) are wrapped in BEGIN/COMMIT here,
+ * so the printed SQL and the executed SQL are the same text. The upgrade runs
+ * unwrapped, statement by statement, because enum values added with
+ * ALTER TYPE ... ADD VALUE cannot be used in the transaction that adds them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+
+/* Columns of schema_present.sql, in order. */
+enum { P_DB, P_QUEUE, P_LOG, P_STATS, P_SCHED, P_TYPE, P_FUNC, P_NSP, P_COUNT };
+
+static const char *durability_tmpl(pgq_durability d)
+{
+    switch (d) {
+    case PGQ_BALANCED:
+        return pgq__sql_durability_balanced;
+    case PGQ_VOLATILE:
+        return pgq__sql_durability_volatile;
+    default:
+        return pgq__sql_durability_durable;
+    }
+}
+
+/* Returns a malloc'd copy of s with every `token` replaced by `with`. */
+static char *replace_all(const char *s, const char *token, const char *with)
+{
+    pgq__buf b = {0};
+    size_t tlen = strlen(token);
+    const char *hit;
+    while ((hit = strstr(s, token)) != NULL) {
+        pgq__buf_append(&b, s, (size_t)(hit - s));
+        pgq__buf_puts(&b, with);
+        s = hit + tlen;
+    }
+    pgq__buf_puts(&b, s);
+    if (!pgq__buf_cstr(&b)) {
+        pgq__buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* The install template for these options, before name rendering. */
+static void install_template(pgq__buf *b, const pgq__names *n, const pgq_sql_opts *o)
+{
+    pgq__buf_puts(b, "BEGIN;\n\n");
+    if (n->schema[0] && !o->no_create_schema)
+        pgq__buf_puts(b, "CREATE SCHEMA IF NOT EXISTS {SCHEMA};\n\n");
+    pgq__buf_puts(b, pgq__sql_install);
+    pgq__buf_puts(b, "\n\nCOMMIT;\n");
+}
+
+/* Substitutes the {DURABILITY:...} tokens of a rendered install script. */
+static char *apply_durability(char *sql, pgq_durability d)
+{
+    const char *queue = d == PGQ_VOLATILE ? "UNLOGGED " : "";
+    const char *log = d == PGQ_DURABLE ? "" : "UNLOGGED ";
+    char *a = replace_all(sql, "{DURABILITY:queue}", queue);
+    char *b = a ? replace_all(a, "{DURABILITY:log}", log) : NULL;
+    free(sql);
+    free(a);
+    return b;
+}
+
+/* Renders the complete script of kind with names n; NULL on oom. */
+static char *build_script(const pgq__names *n, pgq_sql_kind kind, const pgq_sql_opts *o)
+{
+    static const pgq_sql_opts defaults = {0};
+    pgq__buf t = {0};
+    if (!o)
+        o = &defaults;
+    if (kind == PGQ_SQL_INSTALL) {
+        install_template(&t, n, o);
+    } else if (kind == PGQ_SQL_UPGRADE) {
+        pgq__buf_puts(&t, pgq__sql_upgrade);
+    } else {
+        const char *body = kind == PGQ_SQL_UNINSTALL    ? pgq__sql_uninstall
+                           : kind == PGQ_SQL_DURABILITY ? durability_tmpl(o->durability)
+                           : kind == PGQ_SQL_AUTOVAC    ? pgq__sql_autovac
+                                                        : pgq__sql_autovac_rollback;
+        pgq__buf_printf(&t, "BEGIN;\n\n%s\n\nCOMMIT;\n", body);
+    }
+    char *sql = pgq__buf_cstr(&t) ? pgq__render(n, t.data) : NULL;
+    pgq__buf_free(&t);
+    if (sql && kind == PGQ_SQL_INSTALL)
+        sql = apply_durability(sql, o->durability);
+    return sql;
+}
+
+/* Joins the statements of a script with one blank line between them. */
+static char *normalise(const char *sql)
+{
+    pgq__buf b = {0};
+    const char *pos = sql;
+    char *stmt;
+    while ((stmt = pgq__next_statement(&pos)) != NULL) {
+        if (b.len)
+            pgq__buf_puts(&b, "\n\n");
+        pgq__buf_puts(&b, stmt);
+        free(stmt);
+    }
+    pgq__buf_putc(&b, '\n');
+    if (!pgq__buf_cstr(&b)) {
+        pgq__buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+int pgq_sql_render(const pgq_config *cfg, pgq_sql_kind kind, const pgq_sql_opts *opts,
+                   char **out, char *err, size_t errlen)
+{
+    pgq__names n;
+    *out = NULL;
+    if (kind < PGQ_SQL_INSTALL || kind > PGQ_SQL_AUTOVAC_ROLLBACK) {
+        if (err && errlen)
+            strncpy(err, "unknown SQL script kind", errlen - 1), err[errlen - 1] = '\0';
+        return PGQ_EINVAL;
+    }
+    int rc = pgq__names_init(&n, cfg, err, errlen);
+    if (rc != PGQ_OK)
+        return rc;
+    char *sql = build_script(&n, kind, opts);
+    *out = sql ? normalise(sql) : NULL;
+    free(sql);
+    return *out ? PGQ_OK : PGQ_ENOMEM;
+}
+
+/* Ends a failed transaction without disturbing the error kept on c. */
+static void rollback_if_open(pgq_client *c)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(c->conn);
+    if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
+        PQclear(PQexec(c->conn, "ROLLBACK"));
+}
+
+/* The scripts' IF EXISTS clauses raise NOTICEs ("... does not exist,
+ * skipping") that libpq's default processor would print, and the library
+ * never prints; nor may it replace the application's notice processor. So
+ * the session's client_min_messages is raised for the script and restored
+ * afterwards. Returns the previous value (malloc'd) or NULL. */
+static char *quiet_notices(pgq_client *c)
+{
+    PGresult *r = PQexec(c->conn, "SELECT current_setting('client_min_messages'), "
+                                  "set_config('client_min_messages', 'warning', false)");
+    char *old = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        old = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return old;
+}
+
+static void restore_notices(pgq_client *c, char *old)
+{
+    if (!old)
+        return;
+    const char *params[1] = {old};
+    PQclear(PQexecParams(c->conn, "SELECT set_config('client_min_messages', $1, false)",
+                         1, NULL, params, NULL, NULL, 0));
+    free(old);
+}
+
+/* Renders and runs the script of kind, statement by statement. */
+static int run_kind(pgq_client *c, pgq_sql_kind kind, const pgq_sql_opts *o)
+{
+    char *sql = build_script(&c->names, kind, o);
+    if (!sql)
+        return pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    char *old = quiet_notices(c);
+    const char *pos = sql;
+    char *stmt;
+    int rc = PGQ_OK;
+    while (rc == PGQ_OK && (stmt = pgq__next_statement(&pos)) != NULL) {
+        rc = pgq__exec_command(c, stmt);
+        free(stmt);
+    }
+    free(sql);
+    if (rc != PGQ_OK)
+        rollback_if_open(c);
+    restore_notices(c, old);
+    return rc;
+}
+
+/* Runs schema_present.sql; *r holds one row of P_COUNT columns. */
+static int presence(pgq_client *c, PGresult **r)
+{
+    char *sql = pgq__render(&c->names, pgq__sql_schema_present);
+    if (!sql)
+        return pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    *r = PQexec(c->conn, sql);
+    free(sql);
+    int rc = pgq__check(c, *r);
+    if (rc == PGQ_OK && (PQntuples(*r) != 1 || PQnfields(*r) != P_COUNT))
+        rc = pgq__fail(c, PGQ_ESQL, "unexpected result from the presence check");
+    if (rc != PGQ_OK) {
+        PQclear(*r);
+        *r = NULL;
+    }
+    return rc;
+}
+
+static bool present(const PGresult *r, int col)
+{
+    return strcmp(PQgetvalue(r, 0, col), "t") == 0;
+}
+
+/* Writes "schema.prefixname" (or "prefixname") for messages. */
+static void display_name(const pgq__names *n, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s%s%s%s", n->schema, n->schema[0] ? "." : "", n->prefix, name);
+}
+
+/* Explains why install cannot proceed on what presence() found, or PGQ_OK. */
+static int install_blocker(pgq_client *c, const PGresult *r, const pgq_sql_opts *o)
+{
+    static const struct {
+        int col;
+        const char *kind, *name;
+    } objs[] = {
+        {P_QUEUE, "table", "pgqueuer"},         {P_LOG, "table", "pgqueuer_log"},
+        {P_STATS, "table", "pgqueuer_statistics"}, {P_SCHED, "table", "pgqueuer_schedules"},
+        {P_TYPE, "type", "pgqueuer_status"},    {P_FUNC, "function", "fn_pgqueuer_changed"},
+    };
+    char name[160];
+    const char *db = PQgetvalue(r, 0, P_DB);
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) {
+        if (!present(r, objs[i].col))
+            continue;
+        display_name(&c->names, objs[i].name, name, sizeof name);
+        return pgq__fail(c, PGQ_EEXISTS,
+                         "already installed in database %s (%s %s exists); "
+                         "use pgq upgrade or pgq verify",
+                         db, objs[i].kind, name);
+    }
+    if (c->names.schema[0] && o->no_create_schema && !present(r, P_NSP))
+        return pgq__fail(c, PGQ_ENOTFOUND,
+                         "schema %s does not exist in database %s; create it or "
+                         "allow pgq to create it",
+                         c->names.schema, db);
+    return PGQ_OK;
+}
 
 int pgq_install(pgq_client *c, const pgq_sql_opts *opts)
 {
-    (void)opts;
-    return pgq__fail(c, PGQ_EINVAL, "not implemented");
+    static const pgq_sql_opts defaults = {0};
+    PGresult *r = NULL;
+    if (!opts)
+        opts = &defaults;
+    int rc = presence(c, &r);
+    if (rc == PGQ_OK)
+        rc = install_blocker(c, r, opts);
+    PQclear(r);
+    if (rc != PGQ_OK)
+        return rc;
+    rc = run_kind(c, PGQ_SQL_INSTALL, opts);
+    /* Another installer may have won the race since the check above. */
+    if (rc != PGQ_OK && (strcmp(c->sqlstate, "42P07") == 0 || strcmp(c->sqlstate, "42710") == 0))
+        rc = pgq__fail(c, PGQ_EEXISTS, "already installed in database %s (%s)",
+                       PQdb(c->conn), c->errmsg);
+    return rc;
 }
 
-int pgq_uninstall(pgq_client *c) { return pgq__fail(c, PGQ_EINVAL, "not implemented"); }
+int pgq_uninstall(pgq_client *c) { return run_kind(c, PGQ_SQL_UNINSTALL, NULL); }
+
+int pgq_upgrade(pgq_client *c)
+{
+    PGresult *r = NULL;
+    int rc = presence(c, &r);
+    if (rc == PGQ_OK && !present(r, P_QUEUE)) {
+        char name[160];
+        display_name(&c->names, "pgqueuer", name, sizeof name);
+        rc = pgq__fail(c, PGQ_ENOSCHEMA,
+                       "nothing to upgrade in database %s (no table %s): run pgq install",
+                       PQgetvalue(r, 0, P_DB), name);
+    }
+    PQclear(r);
+    if (rc != PGQ_OK)
+        return rc;
+    return run_kind(c, PGQ_SQL_UPGRADE, NULL);
+}
+
+int pgq_set_durability(pgq_client *c, pgq_durability d)
+{
+    if (d < PGQ_DURABLE || d > PGQ_VOLATILE)
+        return pgq__fail(c, PGQ_EINVAL, "unknown durability level %d", (int)d);
+    pgq_sql_opts o = {.durability = d};
+    return run_kind(c, PGQ_SQL_DURABILITY, &o);
+}
+
+int pgq_autovac(pgq_client *c, bool rollback)
+{
+    return run_kind(c, rollback ? PGQ_SQL_AUTOVAC_ROLLBACK : PGQ_SQL_AUTOVAC, NULL);
+}

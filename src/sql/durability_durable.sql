@@ -1,2 +1,10 @@
--- TODO: durability_durable
-SELECT 1;
+-- durability_durable.sql: SPEC 3.7. ALTER TABLE ... SET [UN]LOGGED rewrites
+-- the table and keeps its rows; schema.c runs this in one transaction.
+
+ALTER TABLE {Q:pgqueuer} SET LOGGED;
+
+ALTER TABLE {Q:pgqueuer_schedules} SET LOGGED;
+
+ALTER TABLE {Q:pgqueuer_log} SET LOGGED;
+
+ALTER TABLE {Q:pgqueuer_statistics} SET LOGGED;

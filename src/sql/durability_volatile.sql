@@ -1,2 +1,10 @@
--- TODO: durability_volatile
-SELECT 1;
+-- durability_volatile.sql: SPEC 3.7. ALTER TABLE ... SET [UN]LOGGED rewrites
+-- the table and keeps its rows; schema.c runs this in one transaction.
+
+ALTER TABLE {Q:pgqueuer} SET UNLOGGED;
+
+ALTER TABLE {Q:pgqueuer_schedules} SET UNLOGGED;
+
+ALTER TABLE {Q:pgqueuer_log} SET UNLOGGED;
+
+ALTER TABLE {Q:pgqueuer_statistics} SET UNLOGGED;
