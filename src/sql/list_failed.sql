@@ -1,2 +1,29 @@
--- TODO: list_failed
-SELECT 1;
+-- list_failed: the held (`failed`) jobs with their latest error (SPEC 6).
+-- $1 integer limit (NULL: all), $2 text entrypoint (NULL: all), $3 boolean
+-- newest failure first. failed_at is the latest `failed` log row (the job's
+-- updated time if the log was pruned); the error comes from that row's
+-- traceback record, NULL when it has none (e.g. held by an older PgQueuer).
+
+SELECT q.id, q.priority, q.attempts, q.status, q.entrypoint, q.payload,
+       q.headers::text AS headers, q.dedupe_key, q.queue_manager_id::text AS queue_manager_id,
+       extract(epoch FROM q.created)::float8 AS created,
+       extract(epoch FROM q.updated)::float8 AS updated,
+       extract(epoch FROM q.heartbeat)::float8 AS heartbeat,
+       extract(epoch FROM q.execute_after)::float8 AS execute_after,
+       extract(epoch FROM coalesce(l.created, q.updated))::float8 AS failed_at,
+       l.traceback ->> 'exception_type' AS error_type,
+       l.traceback ->> 'exception_message' AS error_message
+FROM {Q:pgqueuer} q
+LEFT JOIN LATERAL (
+    SELECT g.created, g.traceback
+    FROM {Q:pgqueuer_log} g
+    WHERE g.job_id = q.id AND g.status = 'failed'
+    ORDER BY g.created DESC, g.id DESC
+    LIMIT 1
+) l ON true
+WHERE q.status = 'failed'
+  AND ($2::text IS NULL OR q.entrypoint = $2::text)
+ORDER BY CASE WHEN $3::boolean THEN -extract(epoch FROM coalesce(l.created, q.updated))
+              ELSE extract(epoch FROM coalesce(l.created, q.updated)) END,
+         CASE WHEN $3::boolean THEN -q.id ELSE q.id END
+LIMIT $1::integer;
