@@ -339,6 +339,25 @@ PGQ_NODISCARD int pgq_job_statuses(pgq_client *c, const int64_t *ids, size_t n,
 PGQ_NODISCARD int pgq_prune(pgq_client *c, double older_than,
                             uint64_t *log_rows, uint64_t *stat_rows);
 
+/* The queue row of one job: out->count is 1, or 0 when the job is not in the
+ * queue table (finished, cancelled, or never existed). */
+PGQ_NODISCARD int pgq_job_get(pgq_client *c, int64_t id, pgq_job_set *out);
+
+/* One row of a job's log history. */
+typedef struct pgq_log_entry {
+    int64_t id;            /* the log row's own id */
+    double created;        /* epoch seconds */
+    pgq_job_status status;
+    int32_t priority;
+    char *entrypoint;
+    char *traceback;       /* JSON text of the error record, or NULL */
+} pgq_log_entry;
+void pgq_log_entries_free(pgq_log_entry *rows, size_t n);
+
+/* Every log row of one job, oldest first (*n is 0 for an unknown id). */
+PGQ_NODISCARD int pgq_job_log(pgq_client *c, int64_t job_id,
+                              pgq_log_entry **rows, size_t *n);
+
 /* ---- Failed jobs (the seed, SPEC section 6) ------------------------------ */
 
 /* queued or picked jobs become failed with queue_manager_id NULL and a

@@ -24,6 +24,8 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__MARK_FAILED] = pgq__sql_mark_failed,
     [PGQ__REQUEUE_FAILED] = pgq__sql_requeue_failed,
     [PGQ__LIST_FAILED] = pgq__sql_list_failed,
+    [PGQ__JOB_GET] = pgq__sql_job_get,
+    [PGQ__JOB_LOG] = pgq__sql_job_log,
 };
 
 static char empty[] = "";

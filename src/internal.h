@@ -90,6 +90,8 @@ typedef enum pgq__stmt {
     PGQ__MARK_FAILED,
     PGQ__REQUEUE_FAILED,
     PGQ__LIST_FAILED,
+    PGQ__JOB_GET,
+    PGQ__JOB_LOG,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
