@@ -59,6 +59,15 @@ static void install_template(pgq__buf *b, const pgq__names *n, const pgq_sql_opt
     pgq__buf_puts(b, "\n\nCOMMIT;\n");
 }
 
+/* Renders a template after splicing in the shared trigger function. */
+static char *render_with_function(const pgq__names *n, const char *tmpl)
+{
+    char *full = replace_all(tmpl, "{NOTIFY_FUNCTION}", pgq__sql_notify_function);
+    char *sql = full ? pgq__render(n, full) : NULL;
+    free(full);
+    return sql;
+}
+
 /* Substitutes the {DURABILITY:...} tokens of a rendered install script. */
 static char *apply_durability(char *sql, pgq_durability d)
 {
@@ -89,7 +98,7 @@ static char *build_script(const pgq__names *n, pgq_sql_kind kind, const pgq_sql_
                                                         : pgq__sql_autovac_rollback;
         pgq__buf_printf(&t, "BEGIN;\n\n%s\n\nCOMMIT;\n", body);
     }
-    char *sql = pgq__buf_cstr(&t) ? pgq__render(n, t.data) : NULL;
+    char *sql = pgq__buf_cstr(&t) ? render_with_function(n, t.data) : NULL;
     pgq__buf_free(&t);
     if (sql && kind == PGQ_SQL_INSTALL)
         sql = apply_durability(sql, o->durability);

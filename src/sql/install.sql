@@ -1,8 +1,9 @@
 -- install.sql: the PgQueuer 1.3 compatible schema (SPEC section 3).
 -- schema.c wraps this in one transaction, optionally preceded by CREATE
--- SCHEMA, and replaces {DURABILITY:queue} / {DURABILITY:log} with "" or
--- "UNLOGGED " (SPEC 3.7): queue and schedules follow "queue", log and
--- statistics follow "log".
+-- SCHEMA; it replaces the DURABILITY:queue and DURABILITY:log tokens with ""
+-- or "UNLOGGED " (SPEC 3.7: queue and schedules follow the first, log and
+-- statistics the second), and the NOTIFY_FUNCTION token with
+-- notify_function.sql.
 
 CREATE TYPE {Q:pgqueuer_status} AS ENUM ('queued', 'picked', 'successful', 'exception', 'canceled', 'deleted', 'failed');
 
@@ -77,36 +78,6 @@ CREATE {DURABILITY:queue}TABLE {Q:pgqueuer_schedules} (
     UNIQUE (expression, entrypoint)
 );
 
--- Statement level: OLD and NEW are NULL, so UPDATE never notifies (as in
--- PgQueuer); inserts, deletes and truncates wake the workers.
-CREATE FUNCTION {Q:fn_pgqueuer_changed}() RETURNS trigger AS $$
-DECLARE
-    to_emit boolean := false;
-BEGIN
-    IF TG_OP = 'UPDATE' AND OLD IS DISTINCT FROM NEW THEN
-        to_emit := true;
-    ELSIF TG_OP IN ('DELETE', 'INSERT', 'TRUNCATE') THEN
-        to_emit := true;
-    END IF;
-    IF to_emit THEN
-        PERFORM pg_notify(
-            {CHANNEL},
-            json_build_object(
-                'channel', {CHANNEL},
-                'operation', lower(TG_OP),
-                'sent_at', now(),
-                'table', TG_TABLE_NAME,
-                'type', 'table_changed_event'
-            )::text
-        );
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        RETURN NEW;
-    ELSIF TG_OP = 'DELETE' THEN
-        RETURN OLD;
-    END IF;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
+{NOTIFY_FUNCTION}
 
 CREATE TRIGGER {N:tg_pgqueuer_changed} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {Q:pgqueuer} FOR EACH STATEMENT EXECUTE FUNCTION {Q:fn_pgqueuer_changed}();
