@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# cli_bench: the benchmark instrument runs end to end, in tiny sizes, against
+# the test database. No speed is asserted here (bench/run measures, with
+# ratios taken in one run); this proves every mode works and counts right.
+. "$PGQ_ROOT/tests/lib.sh"
+B="$PGQ_BUILD/bench/pgq_bench"
+S="$PGQ_BUILD/bench/pgq_bench_sql"
+[ -x "$B" ] || ninja -C "$PGQ_BUILD" bench/pgq_bench bench/pgq_bench_sql >/dev/null
+
+expect_exit 0 "pgq_bench --help" "$B" --help
+check_match "help lists the modes" "$OUT" "drain.*" 
+check_match "help lists backlog" "$OUT" "backlog"
+expect_exit 2 "an unknown mode is a usage error" "$B" nosuch
+check_match "it is named" "$ERR" "unknown mode 'nosuch'"
+expect_exit 2 "a bad number is a usage error" "$B" drain --jobs x
+check_match "the option is named" "$ERR" "--jobs needs a positive number"
+
+expect_exit 0 "drain of 300 jobs, 4 threads" "$B" drain --jobs 300 --batch 10 --threads 4 --json
+check_match "drain prints one JSON line" "$OUT" \
+    '^\{"system": "pgq", "mode": "drain", "batch": 10, "jobs": 300, "seconds": [0-9.]+, "jobs_per_s": [0-9]+'
+check_match "drain reports the worker's peak RSS" "$OUT" '"peak_rss_kb": [1-9][0-9]*'
+check_match "drain reports client CPU" "$OUT" '"client_cpu_s_per_100k": [0-9.]+'
+check_eq "every job logged successful" \
+    "$(sql "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'")" 300
+check_eq "the queue is empty" "$(sql 'SELECT count(*) FROM pgqueuer')" 0
+
+expect_exit 0 "throughput for one second" "$B" throughput --batch 10 --worker-batch 10 \
+    --threads 4 --seconds 1 --warmup 0.2 --json
+check_match "throughput counts handled and enqueued jobs" "$OUT" \
+    '"mode": "throughput".*"jobs_per_s": [1-9][0-9]*.*"enqueued_per_s": [1-9][0-9]*.*"backlog_left": [0-9]+'
+
+expect_exit 0 "latency at 100/s for half a second" "$B" latency --rate 100 --seconds 0.5 \
+    --batch 1 --worker-batch 10 --threads 4 --json
+check_match "latency prints percentiles" "$OUT" \
+    '"mode": "latency".*"jobs": 50,.*"offered_per_s": 100, "p50_ms": -?[0-9.]+, "p95_ms": -?[0-9.]+, "p99_ms": -?[0-9.]+'
+
+expect_exit 0 "enqueue by statements of 50" "$B" enqueue --variant single --batch 50 --jobs 420 --json
+check_match "enqueue single" "$OUT" '"variant": "single", "batch": 50, "jobs": 420'
+check_eq "420 jobs queued" "$(sql 'SELECT count(*) FROM pgqueuer')" 420
+expect_exit 0 "enqueue through the bulk path" "$B" enqueue --variant bulk --jobs 700 --json
+check_match "enqueue bulk" "$OUT" '"variant": "bulk", "batch": 0, "jobs": 700'
+check_eq "the queue was emptied first: 700 jobs" "$(sql 'SELECT count(*) FROM pgqueuer')" 700
+
+expect_exit 0 "backlog: claim and complete 200 of 500" "$B" backlog --jobs 500 --measure 200 \
+    --batch 50 --json
+check_match "backlog" "$OUT" '"mode": "backlog", "batch": 50, "jobs": 200,.*"queued": 500'
+check_eq "300 jobs left" "$(sql 'SELECT count(*) FROM pgqueuer')" 300
+check_eq "200 completions logged" \
+    "$(sql "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'")" 200
+
+expect_exit 0 "the replayed claim statement renders" "$S" claim
+check_match "it is the library's claim" "$OUT" "FOR UPDATE SKIP LOCKED"
+expect_exit 2 "an unknown statement is refused" "$S" nosuch
+expect_exit 0 "bench/run --help" "$PGQ_ROOT/bench/run" --help
+check_match "the driver documents --quick and --peers" "$OUT" "--quick.*|--peers"
+expect_exit 2 "the driver refuses an unknown mode" "$PGQ_ROOT/bench/run" --only nosuch
+done_testing
