@@ -99,6 +99,14 @@ static const char sql_help[] =
     "\n"
     "Exit status: 0 printed, 2 usage error.\n";
 
+/* Refuses one argument: an unknown option or a stray operand. */
+static int bad_arg(const char *cmd, const char *arg)
+{
+    if (arg[0] == '-')
+        return cli_usage_error(cmd, "unknown option '%s'", arg);
+    return cli_usage_error(cmd, "unexpected argument '%s'", arg);
+}
+
 /* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. Returns
  * 1 with *value set, 0 if not this option, -1 if the value is missing. */
 static int option_value(int argc, char **argv, int *i, const char *name,
@@ -139,7 +147,7 @@ static int parse_install_opts(const char *cmd, int argc, char **argv, int first,
         else if (strcmp(argv[i], "--no-create-schema") == 0)
             o->no_create_schema = true;
         else
-            return cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+            return bad_arg(cmd, argv[i]);
     }
     return EXIT_OK;
 }
@@ -148,7 +156,7 @@ static int parse_install_opts(const char *cmd, int argc, char **argv, int first,
 static int no_more_args(const char *cmd, int argc, char **argv, int first)
 {
     if (argc > first)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[first]);
+        return bad_arg(cmd, argv[first]);
     return EXIT_OK;
 }
 
@@ -158,7 +166,7 @@ static int parse_rollback(const char *cmd, int argc, char **argv, int first, boo
     *rb = false;
     for (int i = first; i < argc; i++) {
         if (strcmp(argv[i], "--rollback") != 0)
-            return cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+            return bad_arg(cmd, argv[i]);
         *rb = true;
     }
     return EXIT_OK;
@@ -277,7 +285,7 @@ static int parse_expect(int argc, char **argv, bool *want_present)
         if (got < 0)
             return cli_usage_error("verify", "option '--expect' needs a value");
         if (got == 0)
-            return cli_usage_error("verify", "unexpected argument '%s'", argv[i]);
+            return bad_arg("verify", argv[i]);
         if (strcmp(v, "present") != 0 && strcmp(v, "absent") != 0)
             return cli_usage_error("verify", "--expect takes present or absent, "
                                              "not '%s'", v);
