@@ -15,6 +15,13 @@
 
 #include "internal.h"
 
+/* The longest name install creates is the schedules table's unique
+ * constraint, "<prefix>pgqueuer_schedules_expression_entrypoint_key"; past
+ * PostgreSQL's 63-byte identifiers it would be silently truncated and no
+ * longer match the contract, so longer prefixes are refused. */
+#define LONGEST_NAME 44
+#define MAX_PREFIX (63 - LONGEST_NAME)
+
 /* Columns of schema_present.sql, in order. */
 enum { P_DB, P_QUEUE, P_LOG, P_STATS, P_SCHED, P_TYPE, P_FUNC, P_NSP, P_COUNT };
 
@@ -125,6 +132,18 @@ static char *normalise(const char *sql)
     return b.data;
 }
 
+/* Writes why the prefix cannot be installed into err; false if it can. */
+static bool prefix_too_long(const pgq__names *n, char *err, size_t errlen)
+{
+    if (strlen(n->prefix) <= MAX_PREFIX)
+        return false;
+    snprintf(err, errlen,
+             "prefix '%s' is too long to install: object names would pass "
+             "PostgreSQL's 63-character limit (use at most %d characters)",
+             n->prefix, MAX_PREFIX);
+    return true;
+}
+
 int pgq_sql_render(const pgq_config *cfg, pgq_sql_kind kind, const pgq_sql_opts *opts,
                    char **out, char *err, size_t errlen)
 {
@@ -132,12 +151,18 @@ int pgq_sql_render(const pgq_config *cfg, pgq_sql_kind kind, const pgq_sql_opts 
     *out = NULL;
     if (kind < PGQ_SQL_INSTALL || kind > PGQ_SQL_AUTOVAC_ROLLBACK) {
         if (err && errlen)
-            strncpy(err, "unknown SQL script kind", errlen - 1), err[errlen - 1] = '\0';
+            snprintf(err, errlen, "%s", "unknown SQL script kind");
         return PGQ_EINVAL;
     }
     int rc = pgq__names_init(&n, cfg, err, errlen);
     if (rc != PGQ_OK)
         return rc;
+    char why[256];
+    if (kind == PGQ_SQL_INSTALL && prefix_too_long(&n, why, sizeof why)) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", why);
+        return PGQ_EINVAL;
+    }
     char *sql = build_script(&n, kind, opts);
     *out = sql ? normalise(sql) : NULL;
     free(sql);
@@ -262,8 +287,11 @@ int pgq_install(pgq_client *c, const pgq_sql_opts *opts)
 {
     static const pgq_sql_opts defaults = {0};
     PGresult *r = NULL;
+    char why[256];
     if (!opts)
         opts = &defaults;
+    if (prefix_too_long(&c->names, why, sizeof why))
+        return pgq__fail(c, PGQ_EINVAL, "%s", why);
     int rc = presence(c, &r);
     if (rc == PGQ_OK)
         rc = install_blocker(c, r, opts);

@@ -797,6 +797,28 @@ TEST(sql_render_is_deterministic_and_validated)
     CHECK(a == NULL && strstr(err, "prefix"));
 }
 
+TEST(longest_prefix_that_fits)
+{
+    clean();
+    const char *fits = "p234567890123456789_"; /* 20: one too many */
+    pgq_client *c = client(fits, NULL);
+    pgq_sql_opts o = {0};
+    CHECK_INT(pgq_install(c, &o), PGQ_EINVAL);
+    CHECKF(strstr(pgq_client_errmsg(c), "too long"), "message: %s", pgq_client_errmsg(c));
+    pgq_client_free(c);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'p234%%'"), 0);
+    pgq_config cfg = {.prefix = fits};
+    char err[256], *sql = NULL;
+    CHECK_INT(pgq_sql_render(&cfg, PGQ_SQL_INSTALL, NULL, &sql, err, sizeof err), PGQ_EINVAL);
+    CHECK(sql == NULL);
+    install("p23456789012345678_", NULL, PGQ_DURABLE);
+    collected col;
+    CHECK_INT(verify("p23456789012345678_", NULL, true, &col), 0);
+    c = client("p23456789012345678_", NULL);
+    CHECK_OK(c, pgq_uninstall(c));
+    pgq_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     static const th_case cases[] = {
@@ -816,6 +838,7 @@ int main(int argc, char **argv)
         CASE(verify_reports_each_divergence),
         CASE(autovac_sets_and_resets),
         CASE(sql_render_is_deterministic_and_validated),
+        CASE(longest_prefix_that_fits),
     };
     return th_main(cases, sizeof cases / sizeof cases[0], argc, argv);
 }
