@@ -26,6 +26,9 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__LIST_FAILED] = pgq__sql_list_failed,
     [PGQ__JOB_GET] = pgq__sql_job_get,
     [PGQ__JOB_LOG] = pgq__sql_job_log,
+    [PGQ__ENQUEUE_SKIP] = pgq__sql_enqueue_skip,
+    [PGQ__BULK] = pgq__sql_bulk,
+    [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
 };
 
 static char empty[] = "";
@@ -185,6 +188,12 @@ static int prepare(pgq_client *c, pgq__stmt s)
     if (rc == PGQ_OK)
         c->prepared[s] = true;
     return rc;
+}
+
+int pgq__prepare(pgq_client *c, pgq__stmt s, char *name)
+{
+    snprintf(name, 16, "pgq_%d", (int)s);
+    return c->prepared[s] ? PGQ_OK : prepare(c, s);
 }
 
 PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,

@@ -92,6 +92,9 @@ typedef enum pgq__stmt {
     PGQ__LIST_FAILED,
     PGQ__JOB_GET,
     PGQ__JOB_LOG,
+    PGQ__ENQUEUE_SKIP,
+    PGQ__BULK,
+    PGQ__CLAIM_LOCK,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
@@ -120,6 +123,11 @@ PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams,
                     const char *const *values, const int *lengths,
                     const int *formats, int *rc);
 
+/* Prepares s on this connection unless already done, and writes its
+ * statement name (at least 16 bytes) for PQsendQueryPrepared, e.g. in
+ * pipeline mode where pgq__exec cannot be used. */
+int pgq__prepare(pgq_client *c, pgq__stmt s, char *name);
+
 /* Runs a rendered template script statement by statement (autocommit). */
 int pgq__exec_script(pgq_client *c, const char *tmpl);
 /* Runs one plain SQL command without parameters. */
@@ -134,6 +142,28 @@ int pgq__jobs_from_result(const PGresult *r, pgq_job_set *out);
 int pgq__bytea_decode(const char *text, unsigned char **out, size_t *len);
 /* Parses a "{...}" int8 array text into ids; *out malloc'd. */
 int pgq__parse_int8_array(const char *text, int64_t **out, size_t *n);
+
+/* ---- Job batches (enqueue.c) ---------------------------------------------
+ * The columns of new jobs as one-dimensional arrays in PostgreSQL's binary
+ * send format, passed as format-1 parameters in this order: entrypoint
+ * text[], payload bytea[], priority int4[], delay float8[], dedupe_key
+ * text[], headers jsonb[]. Used by pgq_enqueue and the bulk path. */
+#define PGQ__BATCH_COLS 6
+typedef struct pgq__batch {
+    pgq__buf cols[PGQ__BATCH_COLS];
+    bool has_null[PGQ__BATCH_COLS];
+    int32_t n;
+} pgq__batch;
+
+/* Validates job (index names it in the message) and appends it. */
+int pgq__batch_add(pgq_client *c, pgq__batch *b, const pgq_new_job *job,
+                   size_t index);
+/* Runs statement s with the batch as its parameters; the batch is emptied
+ * afterwards. Same result contract as pgq__exec. */
+PGresult *pgq__batch_exec(pgq_client *c, pgq__batch *b, pgq__stmt s, int *rc);
+/* Bytes currently held by the batch. */
+size_t pgq__batch_bytes(const pgq__batch *b);
+void pgq__batch_free(pgq__batch *b);
 
 /* strdup that returns NULL for NULL. */
 char *pgq__strdup(const char *s);

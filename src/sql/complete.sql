@@ -1,2 +1,76 @@
--- TODO: complete
-SELECT 1;
+-- complete: resolve a batch of outcomes (SPEC 4). $1 uuid queue_manager_id,
+-- $2 bigint[] job_id, $3 text[] status (successful, exception, canceled,
+-- failed, or queued for a retry), $4 float8[] retry_delay in seconds,
+-- $5 text[] error_type, $6 text[] error_message, $7 text[] error_detail.
+-- Only rows still `picked` by $1 are touched; the condition sits in each
+-- DELETE/UPDATE so it is re-checked on the row's latest version if a
+-- concurrent cancel, mark-failed or take-over got there first, and such a
+-- job is neither changed nor logged. Rows are found by primary key from $2
+-- and each finds its outcome with array_position, so the first outcome
+-- given for a job wins and no join can turn quadratic in the plan.
+-- successful/exception/canceled delete the row; failed holds it with
+-- queue_manager_id NULL; queued puts it back after retry_delay with
+-- attempts + 1. Each resolved job gets one log row; exception, failed and
+-- retry rows carry the error record of SPEC 3.3. A retry is an UPDATE,
+-- which the trigger does not announce, so the statement sends the
+-- table_changed_event itself. Returns: resolved, notified.
+
+WITH deleted AS (
+    DELETE FROM {Q:pgqueuer} q
+    WHERE q.id = ANY ($2::bigint[])
+      AND ($3::text[])[array_position($2::bigint[], q.id)] IN ('successful', 'exception', 'canceled')
+      AND q.status = 'picked' AND q.queue_manager_id = $1::uuid
+    RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
+),
+held AS (
+    UPDATE {Q:pgqueuer} q
+    SET status = 'failed', queue_manager_id = NULL, updated = now()
+    WHERE q.id = ANY ($2::bigint[])
+      AND ($3::text[])[array_position($2::bigint[], q.id)] = 'failed'
+      AND q.status = 'picked' AND q.queue_manager_id = $1::uuid
+    RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
+),
+retried AS (
+    UPDATE {Q:pgqueuer} q
+    SET status = 'queued', queue_manager_id = NULL, updated = now(),
+        execute_after = now() + make_interval(secs => ($4::float8[])[array_position($2::bigint[], q.id)]),
+        attempts = q.attempts + 1
+    WHERE q.id = ANY ($2::bigint[])
+      AND ($3::text[])[array_position($2::bigint[], q.id)] = 'queued'
+      AND q.status = 'picked' AND q.queue_manager_id = $1::uuid
+    RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
+),
+resolved AS (
+    SELECT r.id, r.priority, r.entrypoint, r.attempts,
+           ($3::text[])[r.pos] AS outcome, ($4::float8[])[r.pos] AS retry_delay,
+           ($5::text[])[r.pos] AS error_type, ($6::text[])[r.pos] AS error_message,
+           ($7::text[])[r.pos] AS error_detail
+    FROM (SELECT * FROM deleted UNION ALL SELECT * FROM held UNION ALL SELECT * FROM retried) r
+),
+logged AS (
+    INSERT INTO {Q:pgqueuer_log} (job_id, status, priority, entrypoint, traceback)
+    SELECT r.id, r.outcome::{Q:pgqueuer_status}, r.priority, r.entrypoint,
+        CASE WHEN r.outcome IN ('exception', 'failed', 'queued') THEN jsonb_build_object(
+            'job_id', r.id,
+            'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            'exception_type', coalesce(r.error_type, CASE WHEN r.outcome = 'queued' THEN 'Retry' ELSE 'Exception' END),
+            'exception_message', coalesce(r.error_message, ''),
+            'traceback', coalesce(r.error_detail, ''),
+            'additional_context', jsonb_build_object(
+                'entrypoint', r.entrypoint, 'queue_manager_id', $1::uuid)
+              || CASE WHEN r.outcome = 'queued' THEN jsonb_build_object(
+                    'attempt', r.attempts, 'retry_delay', r.retry_delay,
+                    'reason', coalesce(r.error_message, 'retry requested'))
+                 ELSE '{}'::jsonb END)
+        END
+    FROM resolved r
+),
+wakeup AS (
+    SELECT count(*) AS sent FROM (
+        SELECT pg_notify({CHANNEL}, json_build_object(
+            'channel', {CHANNEL}, 'operation', 'update', 'sent_at', now(),
+            'table', {L:pgqueuer}, 'type', 'table_changed_event')::text)
+        WHERE EXISTS (SELECT 1 FROM retried)) s
+)
+SELECT (SELECT count(*) FROM resolved) AS resolved, w.sent AS notified
+FROM wakeup w;
