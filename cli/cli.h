@@ -90,6 +90,16 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
 int cli_split_assignment(const char *s, char *name, size_t namelen,
                          const char **value);
 
+/* ---- Option scanning (args.c) -------------------------------------------- */
+
+/* Matches argv[*i] against an option that takes a value, given as
+ * "--name VALUE" or "--name=VALUE" (a short "-n" only as "-n VALUE").
+ * Returns 1 with *value set (advancing *i past a separate value), 0 when
+ * argv[*i] is not this option, -1 when the value is missing (a usage error
+ * for cmd has been printed; exit 2). */
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                  const char **value);
+
 /* ---- Output helpers (output.c) -------------------------------------------- */
 
 /* Formats epoch seconds as "YYYY-MM-DD HH:MM:SS" UTC (buf >= 20). */
@@ -104,5 +114,7 @@ bool cli_is_printable_utf8(const unsigned char *p, size_t n);
 /* Writes one line of s to f, replacing control characters with spaces and
  * cutting to width columns with "..." when longer. */
 void cli_print_cut(FILE *f, const char *s, int width);
+/* Like cli_print_cut, then pads with spaces to width columns: one table cell. */
+void cli_print_cell(FILE *f, const char *s, int width);
 
 #endif

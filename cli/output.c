@@ -85,3 +85,13 @@ void cli_print_cut(FILE *f, const char *s, int width)
     if (keep < chars)
         fputs("...", f);
 }
+
+void cli_print_cell(FILE *f, const char *s, int width)
+{
+    size_t chars = 0;
+    for (const char *p = s ? s : ""; *p; p++)
+        chars += ((unsigned char)*p & 0xc0) != 0x80;
+    cli_print_cut(f, s ? s : "", width);
+    for (size_t i = chars; i < (size_t)width; i++)
+        fputc(' ', f);
+}
