@@ -11,7 +11,7 @@ static const cli_command commands[] = {
     {"verify", cmd_verify, "check the schema: --expect present|absent"},
     {"durability", cmd_durability, "switch tables: durable|balanced|volatile"},
     {"autovac", cmd_autovac, "tune autovacuum for queue tables [--rollback]"},
-    {"sql", cmd_sql, "print the SQL of install|uninstall|upgrade|... "},
+    {"sql", cmd_sql, "print the SQL of install|uninstall|upgrade|..."},
     {"queue", cmd_queue, "enqueue jobs: ENTRYPOINT [PAYLOAD] | --stdin"},
     {"stats", cmd_stats, "counts by entrypoint, priority and status"},
     {"dashboard", cmd_dashboard, "live throughput by entrypoint and status"},

@@ -33,6 +33,14 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
 
 static char empty[] = "";
 
+/* The library never prints: server NOTICEs are dropped rather than written
+ * to stderr by libpq's default processor. */
+static void silent_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 void pgq__clear_error(pgq_client *c)
 {
     if (c->errmsg != empty)
@@ -91,6 +99,7 @@ int pgq_client_open(pgq_client **out, const pgq_config *cfg)
     c->conn = PQconnectdbParams(keys, vals, 1);
     if (!c->conn)
         return pgq__fail(c, PGQ_ENOMEM, "out of memory while connecting");
+    PQsetNoticeProcessor(c->conn, silent_notice, NULL);
     if (PQstatus(c->conn) != CONNECTION_OK) {
         char *msg = strdup(PQerrorMessage(c->conn));
         if (msg)
