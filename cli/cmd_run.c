@@ -1,13 +1,595 @@
-/* cmd_run.c: (to be written) */
+/* cmd_run.c: `pgq run`, a worker. Handlers come from a plug-in (a shared
+ * object exporting pgq_plugin_setup) and/or from --exec commands; options
+ * naming an entrypoint apply to either kind. Everything is validated
+ * before anything connects. SIGTERM/SIGINT only call pgq_worker_stop:
+ * the first stops gracefully, the second at once. */
+#include <dlfcn.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
 #include "cli.h"
+#include "exec_handler.h"
+
+static const char help[] =
+    "Usage: pgq run [OPTIONS] [PLUGIN.so] [-- PLUGIN-ARGS...]\n"
+    "       pgq run [OPTIONS] --exec ENTRYPOINT=COMMAND...\n\n"
+    "Runs a worker until SIGTERM/SIGINT (the first stops gracefully, a second\n"
+    "at once), or in drain mode until nothing is queued or running.\n\n"
+    "Handlers:\n"
+    "  PLUGIN.so            a shared object exporting pgq_plugin_setup(worker,\n"
+    "                       argc, argv); argv[0] is its path, then PLUGIN-ARGS\n"
+    "  --exec EP=COMMAND    run COMMAND (via /bin/sh -c) per job of EP: payload\n"
+    "                       on stdin; PGQ_JOB_ID, PGQ_ENTRYPOINT, PGQ_ATTEMPTS,\n"
+    "                       PGQ_PRIORITY, PGQ_HEADERS (JSON) in the environment;\n"
+    "                       exit 0 is success, else its status and stderr tail\n"
+    "                       are the error (repeatable; mixes with a plug-in)\n"
+    "  --exec-timeout DUR   kill a command's process group after DUR\n\n"
+    "Worker:\n"
+    "  --batch-size N            jobs claimed per statement (10)\n"
+    "  --max-concurrent-tasks N  handler threads (4 x batch size, at most 32)\n"
+    "  --dequeue-timeout DUR     idle re-poll without notifications (30s)\n"
+    "  --heartbeat-timeout DUR   default retry_timer: a job without heartbeat\n"
+    "                            that long is taken over by others (30s)\n"
+    "  --mode continuous|drain   drain: exit 0 once nothing is queued or running\n"
+    "  --shutdown-grace DUR      time running jobs get after SIGTERM (30s)\n"
+    "  --max-takeovers N         hold a job as failed after its workers died\n"
+    "                            N times (3)\n\n"
+    "Per entrypoint (repeatable):\n"
+    "  --hold EP                 final failures stay as `failed` for review\n"
+    "  --concurrency-limit EP=N  at most N running at once, fleet-wide\n"
+    "  --rate EP=N               at most N jobs per second, fleet-wide\n"
+    "  --retry-timer EP=DUR      take-over time for EP's jobs\n"
+    "  --max-attempts EP=N       retry failures until N runs in all\n"
+    "  --backoff INITIAL[,MAX]   retry delays of --max-attempts entrypoints:\n"
+    "                            INITIAL doubling up to MAX (1s,5m)\n\n"
+    "Logging (stderr, one line per event):\n"
+    "  --log-level debug|info|warn|error   (info)\n"
+    "  --log-format text|json              json: one object per line\n\n"
+    "DUR is like 250ms, 30s, 5m, 1h30m. Exit: 0 after a clean stop or drain,\n"
+    "1 if the worker failed, 2 for bad options.\n";
+
+enum ovr_kind { OVR_HOLD, OVR_LIMIT, OVR_RATE, OVR_TIMER, OVR_ATTEMPTS };
+
+typedef struct override {
+    enum ovr_kind kind;
+    const char *option;
+    char ep[256];
+    double value;
+} override;
+
+typedef struct run_args {
+    const char *plugin;
+    int plugin_argc;
+    char **plugin_argv;
+    exec_spec *execs;
+    size_t n_exec;
+    double exec_timeout;
+    override *ovr;
+    size_t n_ovr;
+    double backoff_initial, backoff_max;
+    bool backoff_set;
+    bool json;
+    pgq_worker_opts wopts;
+} run_args;
+
+/* ---- Logging ---------------------------------------------------------------- */
+
+typedef struct log_ctx {
+    bool json;
+    const char *worker_id;
+} log_ctx;
+
+static const char *level_name(pgq_log_level l)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    return l >= PGQ_LOG_DEBUG && l <= PGQ_LOG_ERROR ? names[l] : "info";
+}
+
+static void timestamp(char *buf, size_t n)
+{
+    struct timespec ts;
+    struct tm tm;
+    char base[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+}
+
+static void log_json(const log_ctx *lc, pgq_log_level level, int64_t job_id,
+                     const char *ep, const char *msg, const char *ts)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "time", json_string(ts));
+    json_object_set_new(o, "level", json_string(level_name(level)));
+    json_object_set_new(o, "worker", json_string(lc->worker_id));
+    if (job_id)
+        json_object_set_new(o, "job_id", json_integer(job_id));
+    if (ep)
+        json_object_set_new(o, "entrypoint", json_string(ep));
+    json_object_set_new(o, "message", json_string(msg));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    if (s) {
+        size_t len = strlen(s);
+        s[len] = '\n';
+        fwrite(s, 1, len + 1, stderr);
+        free(s);
+    }
+}
+
+/* The library serializes calls, so each line is written whole. */
+static void log_line(void *ud, pgq_log_level level, int64_t job_id, const char *ep,
+                     const char *msg)
+{
+    const log_ctx *lc = ud;
+    char ts[40];
+    timestamp(ts, sizeof ts);
+    if (lc->json) {
+        log_json(lc, level, job_id, ep, msg, ts);
+        return;
+    }
+    char line[2400];
+    char who[320] = "";
+    if (job_id || ep)
+        snprintf(who, sizeof who, "job=%lld entrypoint=%s ", (long long)job_id,
+                 ep ? ep : "-");
+    int n = snprintf(line, sizeof line, "%s %-5s %s%s\n", ts, level_name(level), who, msg);
+    if (n > (int)sizeof line - 1)
+        n = (int)sizeof line - 1, line[n - 1] = '\n';
+    fwrite(line, 1, (size_t)n, stderr);
+}
+
+/* ---- Option parsing ------------------------------------------------------------ */
+
+/* Prints a usage error and returns -1. */
+static int bad(const char *fmt, ...) PGQ_PRINTF(1, 2);
+static int bad(const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cli_usage_error("run", "%s", msg);
+    return -1;
+}
+
+static int parse_count(const char *opt, const char *v, long long max, long long *out)
+{
+    char range[32];
+    snprintf(range, sizeof range, "1 to %lld", max);
+    if (cli_parse_int(v, 1, max, out) != 0)
+        return bad("%s: expected a whole number from %s", opt, range);
+    return 0;
+}
+
+static int parse_dur(const char *opt, const char *v, bool zero_ok, double *out)
+{
+    if (cli_parse_duration(v, out) != 0 || (!zero_ok && *out <= 0))
+        return bad("%s: '%s' is not a duration (like 250ms, 30s, 5m, 1h)", opt, v);
+    return 0;
+}
+
+static int opt_exec(run_args *ra, const char *opt, const char *v)
+{
+    char ep[256];
+    const char *cmd;
+    if (cli_split_assignment(v, ep, sizeof ep, &cmd) != 0 || !*cmd)
+        return bad("%s: expected ENTRYPOINT=COMMAND, got '%s'", opt, v);
+    for (size_t i = 0; i < ra->n_exec; i++)
+        if (strcmp(ra->execs[i].entrypoint, ep) == 0)
+            return bad("%s: entrypoint '%s' given twice", opt, ep);
+    exec_spec *e = realloc(ra->execs, (ra->n_exec + 1) * sizeof *e);
+    if (e)
+        ra->execs = e;
+    char *name = e ? strdup(ep) : NULL;
+    if (!name) {
+        cli_error("out of memory");
+        return -1;
+    }
+    e[ra->n_exec++] = (exec_spec){.entrypoint = name, .command = cmd};
+    return 0;
+}
+
+/* The value of an entrypoint option: EP=N, EP=RATE or EP=DURATION. */
+static int override_value(override *o, const char *val)
+{
+    long long n;
+    char *end;
+    switch (o->kind) {
+    case OVR_HOLD:
+        return 0;
+    case OVR_LIMIT:
+    case OVR_ATTEMPTS:
+        if (parse_count(o->option, val, o->kind == OVR_LIMIT ? 1000000 : 1000, &n) != 0)
+            return -1;
+        o->value = (double)n;
+        return 0;
+    case OVR_RATE:
+        o->value = strtod(val, &end);
+        if (!*val || *end || !(o->value > 0 && o->value < 1e9))
+            return bad("%s: '%s' is not a positive number of jobs per second", o->option,
+                       val);
+        return 0;
+    case OVR_TIMER:
+        return parse_dur(o->option, val, false, &o->value);
+    }
+    return -1;
+}
+
+static int add_override(run_args *ra, enum ovr_kind kind, const char *opt, const char *v)
+{
+    override o = {.kind = kind, .option = opt};
+    const char *val = NULL;
+    if (kind == OVR_HOLD) {
+        if (!*v || strchr(v, '=') || strlen(v) >= sizeof o.ep)
+            return bad("%s: expected an entrypoint name, got '%s'", opt, v);
+        snprintf(o.ep, sizeof o.ep, "%s", v);
+    } else if (cli_split_assignment(v, o.ep, sizeof o.ep, &val) != 0) {
+        return bad("%s: expected ENTRYPOINT=VALUE, got '%s'", opt, v);
+    }
+    if (override_value(&o, val) != 0)
+        return -1;
+    override *arr = realloc(ra->ovr, (ra->n_ovr + 1) * sizeof *arr);
+    if (!arr) {
+        cli_error("out of memory");
+        return -1;
+    }
+    ra->ovr = arr;
+    arr[ra->n_ovr++] = o;
+    return 0;
+}
+
+static int opt_hold(run_args *ra, const char *o, const char *v)
+{
+    return add_override(ra, OVR_HOLD, o, v);
+}
+static int opt_limit(run_args *ra, const char *o, const char *v)
+{
+    return add_override(ra, OVR_LIMIT, o, v);
+}
+static int opt_rate(run_args *ra, const char *o, const char *v)
+{
+    return add_override(ra, OVR_RATE, o, v);
+}
+static int opt_timer(run_args *ra, const char *o, const char *v)
+{
+    return add_override(ra, OVR_TIMER, o, v);
+}
+static int opt_attempts(run_args *ra, const char *o, const char *v)
+{
+    return add_override(ra, OVR_ATTEMPTS, o, v);
+}
+
+static int opt_backoff(run_args *ra, const char *opt, const char *v)
+{
+    char first[64];
+    const char *comma = strchr(v, ',');
+    size_t len = comma ? (size_t)(comma - v) : strlen(v);
+    if (len >= sizeof first)
+        return bad("%s: '%s' is not INITIAL[,MAX]", opt, v);
+    memcpy(first, v, len);
+    first[len] = '\0';
+    if (parse_dur(opt, first, false, &ra->backoff_initial) != 0)
+        return -1;
+    if (comma && parse_dur(opt, comma + 1, false, &ra->backoff_max) != 0)
+        return -1;
+    if (comma && ra->backoff_max < ra->backoff_initial)
+        return bad("--backoff: MAX (%s) is below INITIAL (%s)", comma + 1, first);
+    ra->backoff_set = true;
+    return 0;
+}
+
+static int opt_exec_timeout(run_args *ra, const char *o, const char *v)
+{
+    return parse_dur(o, v, false, &ra->exec_timeout);
+}
+
+static int opt_int(const char *o, const char *v, long long max, int *out)
+{
+    long long n;
+    if (parse_count(o, v, max, &n) != 0)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+static int opt_batch(run_args *ra, const char *o, const char *v)
+{
+    return opt_int(o, v, 10000, &ra->wopts.batch_size);
+}
+static int opt_tasks(run_args *ra, const char *o, const char *v)
+{
+    return opt_int(o, v, 4096, &ra->wopts.max_concurrent_tasks);
+}
+static int opt_takeovers(run_args *ra, const char *o, const char *v)
+{
+    return opt_int(o, v, 1000, &ra->wopts.max_takeovers);
+}
+static int opt_dequeue(run_args *ra, const char *o, const char *v)
+{
+    return parse_dur(o, v, false, &ra->wopts.dequeue_timeout);
+}
+static int opt_heartbeat(run_args *ra, const char *o, const char *v)
+{
+    return parse_dur(o, v, false, &ra->wopts.heartbeat_timeout);
+}
+
+static int opt_grace(run_args *ra, const char *o, const char *v)
+{
+    if (parse_dur(o, v, true, &ra->wopts.shutdown_grace) != 0)
+        return -1;
+    if (ra->wopts.shutdown_grace == 0)
+        ra->wopts.shutdown_grace = 1e-6; /* 0 would mean the library default */
+    return 0;
+}
+
+static int opt_mode(run_args *ra, const char *o, const char *v)
+{
+    if (strcmp(v, "continuous") == 0)
+        ra->wopts.mode = PGQ_MODE_CONTINUOUS;
+    else if (strcmp(v, "drain") == 0)
+        ra->wopts.mode = PGQ_MODE_DRAIN;
+    else
+        return bad("%s: '%s' is not continuous or drain", o, v);
+    return 0;
+}
+
+static int opt_level(run_args *ra, const char *o, const char *v)
+{
+    static const struct {
+        const char *name;
+        pgq_log_level level;
+    } levels[] = {{"debug", PGQ_LOG_DEBUG}, {"info", PGQ_LOG_INFO}, {"warn", PGQ_LOG_WARN},
+                  {"warning", PGQ_LOG_WARN}, {"error", PGQ_LOG_ERROR}};
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (strcmp(v, levels[i].name) == 0) {
+            ra->wopts.log_level = levels[i].level;
+            return 0;
+        }
+    return bad("%s: '%s' is not debug, info, warn or error", o, v);
+}
+
+static int opt_format(run_args *ra, const char *o, const char *v)
+{
+    if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0)
+        return bad("%s: '%s' is not text or json", o, v);
+    ra->json = strcmp(v, "json") == 0;
+    return 0;
+}
+
+typedef int (*opt_fn)(run_args *ra, const char *opt, const char *value);
+
+static const struct {
+    const char *name;
+    opt_fn fn;
+} value_opts[] = {
+    {"--exec", opt_exec}, {"--exec-timeout", opt_exec_timeout},
+    {"--batch-size", opt_batch}, {"--max-concurrent-tasks", opt_tasks},
+    {"--max-takeovers", opt_takeovers}, {"--dequeue-timeout", opt_dequeue},
+    {"--heartbeat-timeout", opt_heartbeat}, {"--shutdown-grace", opt_grace},
+    {"--mode", opt_mode}, {"--hold", opt_hold}, {"--concurrency-limit", opt_limit},
+    {"--rate", opt_rate}, {"--retry-timer", opt_timer}, {"--max-attempts", opt_attempts},
+    {"--backoff", opt_backoff}, {"--log-level", opt_level}, {"--log-format", opt_format},
+};
+
+/* --name VALUE or --name=VALUE: 1 when argv[*i] was a value option (and
+ * *i is past its value), 0 when it is not one, -1 on a usage error. */
+static int value_option(run_args *ra, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    for (size_t k = 0; k < sizeof value_opts / sizeof value_opts[0]; k++) {
+        const char *name = value_opts[k].name;
+        size_t n = strlen(name);
+        if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '='))
+            continue;
+        const char *v = a[n] == '=' ? a + n + 1 : NULL;
+        if (!v && *i + 1 >= argc)
+            return bad("option '%s' needs a value", name);
+        if (!v)
+            v = argv[++*i];
+        return value_opts[k].fn(ra, name, v) == 0 ? 1 : -1;
+    }
+    return 0;
+}
+
+static int check_args(const run_args *ra)
+{
+    if (!ra->plugin && ra->n_exec == 0)
+        return bad("nothing to run: give PLUGIN.so or --exec ENTRYPOINT=COMMAND");
+    if (ra->plugin_argc > 0 && !ra->plugin)
+        return bad("arguments after -- are for a plug-in, and none was given");
+    bool attempts = false;
+    for (size_t i = 0; i < ra->n_ovr; i++)
+        attempts |= ra->ovr[i].kind == OVR_ATTEMPTS;
+    if (ra->backoff_set && !attempts)
+        return bad("--backoff needs --max-attempts ENTRYPOINT=N");
+    return 0;
+}
+
+static int parse_args(run_args *ra, int argc, char **argv)
+{
+    ra->wopts.log_level = PGQ_LOG_INFO;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            ra->plugin_argc = argc - i - 1;
+            ra->plugin_argv = argv + i + 1;
+            break;
+        }
+        int r = value_option(ra, argc, argv, &i);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            continue;
+        if (a[0] == '-')
+            return bad("unknown option '%s'", a);
+        if (ra->plugin)
+            return bad("more than one plug-in: '%s' and '%s' (plug-in arguments go "
+                       "after --)", ra->plugin, a);
+        ra->plugin = a;
+    }
+    return check_args(ra);
+}
+
+/* ---- Building the worker ----------------------------------------------------------- */
+
+static int load_plugin(pgq_worker *w, run_args *ra)
+{
+    char path[4096];
+    struct stat st;
+    /* dlopen searches the library path for a bare name; people mean the
+     * file in front of them. */
+    if (!strchr(ra->plugin, '/') && stat(ra->plugin, &st) == 0)
+        snprintf(path, sizeof path, "./%s", ra->plugin);
+    else
+        snprintf(path, sizeof path, "%s", ra->plugin);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return bad("cannot load plug-in: %s", dlerror()), EXIT_USAGE;
+    pgq_plugin_setup_fn setup;
+    *(void **)&setup = dlsym(h, PGQ_PLUGIN_SETUP_SYMBOL);
+    if (!setup)
+        return bad("%s does not export %s()", ra->plugin, PGQ_PLUGIN_SETUP_SYMBOL), EXIT_USAGE;
+    /* argv for the plug-in: its path, then everything after "--". */
+    char **pargv = calloc((size_t)ra->plugin_argc + 2, sizeof *pargv);
+    if (!pargv) {
+        cli_error("out of memory");
+        return EXIT_FAILED;
+    }
+    pargv[0] = (char *)ra->plugin;
+    for (int i = 0; i < ra->plugin_argc; i++)
+        pargv[i + 1] = ra->plugin_argv[i];
+    int rc = setup(w, ra->plugin_argc + 1, pargv);
+    free(pargv);
+    if (rc != 0) {
+        cli_error("run: plug-in %s: %s() returned %d", ra->plugin, PGQ_PLUGIN_SETUP_SYMBOL,
+                  rc);
+        return EXIT_FAILED;
+    }
+    return EXIT_OK; /* the handle stays open for the life of the process */
+}
+
+static int register_execs(pgq_worker *w, run_args *ra)
+{
+    for (size_t i = 0; i < ra->n_exec; i++) {
+        exec_spec *e = &ra->execs[i];
+        e->timeout = ra->exec_timeout;
+        pgq_entrypoint_opts o = {.userdata = e};
+        int rc = pgq_worker_register(w, e->entrypoint, exec_handler, &o);
+        if (rc == PGQ_EEXISTS)
+            return bad("--exec %s: the plug-in already registers '%s'", e->entrypoint,
+                       e->entrypoint), EXIT_USAGE;
+        if (rc != PGQ_OK)
+            return bad("--exec %s: %s", e->entrypoint, pgq_strerror(rc)), EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static int apply_overrides(pgq_worker *w, const run_args *ra)
+{
+    for (size_t i = 0; i < ra->n_ovr; i++) {
+        const override *o = &ra->ovr[i];
+        pgq_entrypoint_opts *eo = pgq_worker_entrypoint_opts(w, o->ep);
+        if (!eo)
+            return bad("%s: no handler for entrypoint '%s' (give --exec or a plug-in "
+                       "that registers it)", o->option, o->ep), EXIT_USAGE;
+        switch (o->kind) {
+        case OVR_HOLD: eo->mark_as_failed = true; break;
+        case OVR_LIMIT: eo->concurrency_limit = (int32_t)o->value; break;
+        case OVR_RATE: eo->requests_per_second = o->value; break;
+        case OVR_TIMER: eo->retry_timer = o->value; break;
+        case OVR_ATTEMPTS:
+            eo->max_attempts = (int)o->value;
+            if (ra->backoff_set) {
+                eo->backoff_initial = ra->backoff_initial;
+                eo->backoff_max = ra->backoff_max;
+            }
+            break;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* ---- Running --------------------------------------------------------------------- */
+
+static pgq_worker *volatile running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    pgq_worker_stop(running, false);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int run_worker(pgq_worker *w)
+{
+    running = w;
+    install_signals();
+    int rc = pgq_worker_run(w);
+    if (rc == PGQ_OK)
+        return EXIT_OK;
+    const char *msg = pgq_worker_errmsg(w);
+    cli_error("run: %s", msg && *msg ? msg : pgq_strerror(rc));
+    if (rc == PGQ_ENOSCHEMA)
+        fprintf(stderr, "hint: run 'pgq install' (with the same --prefix/--schema).\n");
+    else if (rc == PGQ_ECONNECT)
+        fprintf(stderr, "hint: is the database running? 'pgq local start' starts a "
+                        "private one.\n");
+    return rc == PGQ_EINVAL ? EXIT_USAGE : EXIT_FAILED;
+}
+
+static int build_and_run(run_args *ra, cli_globals *g)
+{
+    log_ctx lc = {.json = ra->json};
+    ra->wopts.log = log_line;
+    ra->wopts.log_ud = &lc;
+    pgq_worker *w = NULL;
+    int rc = pgq_worker_new(&w, &g->cfg, &ra->wopts);
+    if (rc != PGQ_OK) {
+        cli_error("run: cannot create the worker: %s", pgq_strerror(rc));
+        return rc == PGQ_EINVAL ? EXIT_USAGE : EXIT_FAILED;
+    }
+    lc.worker_id = pgq_worker_id(w);
+    int code = ra->plugin ? load_plugin(w, ra) : EXIT_OK;
+    if (code == EXIT_OK)
+        code = register_execs(w, ra);
+    if (code == EXIT_OK)
+        code = apply_overrides(w, ra);
+    if (code == EXIT_OK)
+        code = run_worker(w);
+    running = NULL;
+    pgq_worker_free(w);
+    return code;
+}
 
 int cmd_run(int argc, char **argv, cli_globals *g)
 {
-    (void)argc;
-    (void)g;
     if (cli_wants_help(argc, argv))
-        return cli_print_help("Usage: pgq cmd_run\n(not implemented yet)\n");
-    cli_error("%s: not implemented yet", argv[0]);
-    return EXIT_FAILED;
+        return cli_print_help(help);
+    run_args ra;
+    memset(&ra, 0, sizeof ra);
+    int code = parse_args(&ra, argc, argv) == 0 ? build_and_run(&ra, g) : EXIT_USAGE;
+    for (size_t i = 0; i < ra.n_exec; i++)
+        free((char *)ra.execs[i].entrypoint);
+    free(ra.execs);
+    free(ra.ovr);
+    return code;
 }
-

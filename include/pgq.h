@@ -472,6 +472,12 @@ PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,
 PGQ_NODISCARD int pgq_worker_register(pgq_worker *w, const char *entrypoint,
                                       pgq_handler handler,
                                       const pgq_entrypoint_opts *opts);
+/* The options an entrypoint was registered with, for adjusting before
+ * pgq_worker_run (e.g. command-line overrides of a plug-in's choices);
+ * NULL if no such entrypoint or the worker already ran. Owned by the
+ * worker. */
+pgq_entrypoint_opts *pgq_worker_entrypoint_opts(pgq_worker *w,
+                                                const char *entrypoint);
 /* Runs until stopped (or drained). Returns PGQ_OK after a clean stop. */
 PGQ_NODISCARD int pgq_worker_run(pgq_worker *w);
 /* Async-signal-safe. First call: graceful stop; immediate (or a second

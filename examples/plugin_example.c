@@ -1,0 +1,167 @@
+/*
+ * plugin_example.c: a worker plug-in for `pgq run`.
+ *
+ *   pgq run build/examples/plugin_example.so -- [--record FILE]
+ *           [--entrypoints A,B,...] [--fail-every N]
+ *
+ * A plug-in is a shared object exporting one function,
+ * pgq_plugin_setup(worker, argc, argv), which registers its entrypoints
+ * with pgq_worker_register(); argv[0] is the plug-in's path and the rest
+ * are the arguments given after `--`. pgq run then applies its own
+ * per-entrypoint options (--hold, --max-attempts, ...) on top.
+ *
+ * Entrypoints of this example:
+ *   hello        succeeds at once
+ *   fail         always fails, with the payload in the error message
+ *   sleep        sleeps for the payload's number of milliseconds, returning
+ *                early (as a failure) if the job is cancelled
+ *   flaky        fails on its first run, succeeds on a retry
+ *   A, B, ...    (--entrypoints) succeed at once, like hello
+ * With --record FILE every run appends "<job id> <entrypoint>\n" to FILE
+ * (one write(2) on an O_APPEND file, so concurrent runs do not mix lines):
+ * the tests count runs this way. With --fail-every N the named entrypoints
+ * fail every Nth job id.
+ *
+ * Handlers run on the worker's thread pool, so they must be thread-safe;
+ * this one keeps only read-only state after setup.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgq.h"
+
+typedef struct example {
+    int record_fd;   /* -1: no recording */
+    long fail_every; /* 0: never */
+} example;
+
+/* One instance per process: pgq run loads a plug-in once. */
+static example state = {.record_fd = -1};
+
+static void record(const pgq_job *job)
+{
+    char line[320];
+    if (state.record_fd < 0)
+        return;
+    int n = snprintf(line, sizeof line, "%lld %s\n", (long long)job->id, job->entrypoint);
+    if (n > 0 && write(state.record_fd, line, (size_t)n) != n)
+        return; /* a test would notice the missing line */
+}
+
+static int hello(const pgq_job *job, pgq_job_ctx *ctx)
+{
+    (void)ctx;
+    record(job);
+    if (state.fail_every > 0 && job->id % state.fail_every == 0) {
+        pgq_job_ctx_error(ctx, "ExampleError", "every Nth job fails (--fail-every)", NULL);
+        return 1;
+    }
+    return 0;
+}
+
+static int fail(const pgq_job *job, pgq_job_ctx *ctx)
+{
+    char msg[200];
+    record(job);
+    snprintf(msg, sizeof msg, "rejected payload: %.*s",
+             (int)(job->payload_len < 120 ? job->payload_len : 120),
+             job->payload ? (const char *)job->payload : "");
+    pgq_job_ctx_error(ctx, "ExampleError", msg, "raised by the fail entrypoint of "
+                                                "plugin_example.c");
+    return 1;
+}
+
+static int sleep_ms(const pgq_job *job, pgq_job_ctx *ctx)
+{
+    char buf[32] = "0";
+    record(job);
+    if (job->payload && job->payload_len < sizeof buf) {
+        memcpy(buf, job->payload, job->payload_len);
+        buf[job->payload_len] = '\0';
+    }
+    long ms = strtol(buf, NULL, 10);
+    /* Sleep in small steps so a cancellation (or an immediate stop) is
+     * noticed quickly. */
+    for (long slept = 0; slept < ms; slept += 10) {
+        if (pgq_job_ctx_cancelled(ctx)) {
+            pgq_job_ctx_error(ctx, "Cancelled", "stopped sleeping: cancelled", NULL);
+            return 1;
+        }
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static int flaky(const pgq_job *job, pgq_job_ctx *ctx)
+{
+    record(job);
+    if (job->attempts > 0)
+        return 0;
+    pgq_job_ctx_error(ctx, "FlakyError", "first attempts fail", NULL);
+    pgq_job_ctx_retry(ctx, 0.2);
+    return 1;
+}
+
+static int register_list(pgq_worker *w, const char *list)
+{
+    char *copy = strdup(list), *save = NULL;
+    if (!copy)
+        return PGQ_ENOMEM;
+    int rc = PGQ_OK;
+    for (char *ep = strtok_r(copy, ",", &save); ep && rc == PGQ_OK;
+         ep = strtok_r(NULL, ",", &save))
+        rc = pgq_worker_register(w, ep, hello, NULL);
+    free(copy);
+    return rc;
+}
+
+/* Options are checked before anything is registered. */
+static int parse(int argc, char **argv, const char **list)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--record") == 0 && next) {
+            state.record_fd = open(next, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (state.record_fd < 0) {
+                fprintf(stderr, "plugin_example: %s: %s\n", next, strerror(errno));
+                return -1;
+            }
+        } else if (strcmp(argv[i], "--entrypoints") == 0 && next) {
+            *list = next;
+        } else if (strcmp(argv[i], "--fail-every") == 0 && next) {
+            state.fail_every = strtol(next, NULL, 10);
+        } else {
+            fprintf(stderr, "plugin_example: unknown argument '%s'\n", argv[i]);
+            return -1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+int pgq_plugin_setup(pgq_worker *w, int argc, char **argv);
+
+int pgq_plugin_setup(pgq_worker *w, int argc, char **argv)
+{
+    const char *list = NULL;
+    if (parse(argc, argv, &list) != 0)
+        return 1;
+    int rc = pgq_worker_register(w, "hello", hello, NULL);
+    if (rc == PGQ_OK)
+        rc = pgq_worker_register(w, "fail", fail, NULL);
+    if (rc == PGQ_OK)
+        rc = pgq_worker_register(w, "sleep", sleep_ms, NULL);
+    if (rc == PGQ_OK)
+        rc = pgq_worker_register(w, "flaky", flaky, NULL);
+    if (rc == PGQ_OK && list)
+        rc = register_list(w, list);
+    if (rc != PGQ_OK)
+        fprintf(stderr, "plugin_example: cannot register: %s\n", pgq_strerror(rc));
+    return rc == PGQ_OK ? 0 : 1;
+}

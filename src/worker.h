@@ -1,0 +1,222 @@
+/*
+ * worker.h: private declarations shared by the worker's source files.
+ *
+ * Threads. The thread that calls pgq_worker_run (the loop) owns both
+ * database connections and every piece of bookkeeping; it claims jobs,
+ * hands them to a pool of handler threads, and records their outcomes.
+ * The pool and the loop meet only in the "core" below, under its mutex:
+ * a FIFO of claimed jobs waiting for a thread (ready) and a FIFO of jobs
+ * whose handler has returned (done). A thread that makes the done list
+ * non-empty writes one byte to the worker's wake pipe, which the loop
+ * polls together with the LISTEN socket, so the loop sleeps until there
+ * is something to do.
+ *
+ * Lifetime. The core is reference counted (the worker plus one per
+ * thread): a handler abandoned by an immediate stop may still be running
+ * after pgq_worker_free, and its thread keeps the core alive until it
+ * returns.
+ */
+#ifndef PGQ_WORKER_H
+#define PGQ_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "internal.h"
+
+/* A registered entrypoint; read-only once the worker runs. */
+typedef struct pgq__wep {
+    char *name;
+    pgq_handler handler;
+    pgq_entrypoint_opts opts;
+} pgq__wep;
+
+/* Where a job is between claim and the recording of its outcome. */
+typedef enum pgq__jstate {
+    PGQ__J_READY = 0, /* claimed, waiting for a pool thread */
+    PGQ__J_RUNNING,   /* its handler is running */
+    PGQ__J_DONE,      /* the handler returned; outcome not yet recorded */
+} pgq__jstate;
+
+struct pgq__wcore;
+
+/* One claimed job; it is also the handler's pgq_job_ctx. */
+struct pgq_job_ctx {
+    pgq_job job;                /* owns its strings */
+    const pgq__wep *ep;
+    struct pgq__wcore *core;
+    atomic_bool cancelled;      /* a cancellation_event named it */
+    pgq__jstate state;          /* under core->mu */
+    bool abandoned;             /* under core->mu: left to its thread */
+    bool skipped;               /* cancelled before it started: no outcome */
+    bool interrupted;           /* failed after an immediate stop: hand back */
+    size_t held_index;          /* loop only: position in the held array */
+    /* What the handler reported. */
+    char *err_type, *err_message, *err_detail;
+    bool retry_asked;
+    double retry_delay;
+    /* The outcome decided when the handler returned (strings point above). */
+    pgq_outcome outcome;
+    pgq_job_ctx *next;          /* ready/done list link */
+};
+
+/* One pool thread. */
+typedef struct pgq__wthread {
+    pthread_t tid;
+    struct pgq__wcore *core;
+    bool started;
+    bool busy;                  /* under core->mu: running a handler */
+} pgq__wthread;
+
+typedef struct pgq__wcore {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int refs;                   /* under mu */
+    bool shutdown;              /* under mu: threads exit when idle */
+    pgq_job_ctx *ready_head, *ready_tail;
+    pgq_job_ctx *done_head, *done_tail;
+    pgq_job_ctx *orphans;       /* abandoned jobs, freed with the core */
+    pgq__wthread *threads;
+    int n_threads;
+    int wake_fd;                /* write end of the worker's wake pipe */
+    atomic_bool immediate;      /* every handler should return at once */
+
+    /* Logging: the callback is called under log_mu, so it need not be
+     * thread-safe; log_on is cleared by pgq_worker_free. */
+    pthread_mutex_t log_mu;
+    bool log_on;
+    pgq_log_fn log;
+    void *log_ud;
+    pgq_log_level log_level;
+
+    pgq__wep *eps;
+    size_t n_eps;
+    char id[40];                /* queue_manager_id, uuid text */
+} pgq__wcore;
+
+/* ---- worker_log.c -------------------------------------------------------- */
+
+void pgq__wlog(pgq__wcore *core, pgq_log_level level, int64_t job_id,
+               const char *entrypoint, const char *fmt, ...) PGQ_PRINTF(5, 6);
+
+/* ---- worker_pool.c ------------------------------------------------------- */
+
+pgq__wcore *pgq__core_new(void);
+/* Drops one reference; the last one frees the core and its orphans. */
+void pgq__core_unref(pgq__wcore *core);
+/* Starts n threads; returns PGQ_OK or PGQ_EIO/PGQ_ENOMEM. */
+int pgq__pool_start(pgq__wcore *core, int n);
+/* Tells the threads to exit; joins the idle ones, detaches those still
+ * running an abandoned handler. */
+void pgq__pool_stop(pgq__wcore *core);
+/* Queues claimed jobs for the threads (state READY). */
+void pgq__pool_submit(pgq__wcore *core, pgq_job_ctx **jobs, size_t n);
+/* Detaches and returns the jobs no thread has started (FIFO order). */
+pgq_job_ctx *pgq__pool_take_ready(pgq__wcore *core);
+/* Detaches and returns the jobs whose handler has returned. */
+pgq_job_ctx *pgq__pool_take_done(pgq__wcore *core);
+/* Marks every RUNNING job among held[] abandoned (left to its thread,
+ * freed with the core); returns how many. */
+size_t pgq__pool_abandon(pgq__wcore *core, pgq_job_ctx **held, size_t n);
+/* A new job context taking over the strings of *job (which is zeroed). */
+pgq_job_ctx *pgq__ctx_new(pgq__wcore *core, const pgq__wep *ep, pgq_job *job);
+void pgq__ctx_free(pgq_job_ctx *ctx);
+
+/* ---- worker_listen.c ------------------------------------------------------ */
+
+/* What the notifications drained by one pgq__listen_drain call asked for. */
+typedef struct pgq__wake {
+    bool table_changed;         /* insert, update (retry, requeue, release) */
+    bool rows_deleted;          /* delete or truncate: slots were freed */
+    int64_t *cancel_ids;        /* malloc'd; cancellation_event ids */
+    size_t n_cancel;
+} pgq__wake;
+
+/* Opens the LISTEN connection; *out is set even on failure (errmsg). */
+int pgq__listen_open(pgq_client **out, const pgq_config *cfg);
+/* Reads what the socket holds and parses every pending notification into
+ * *wake (accumulating). Returns PGQ_ECONNECT if the connection is gone. */
+int pgq__listen_drain(pgq_client *c, pgq__wcore *core, pgq__wake *wake);
+void pgq__wake_clear(pgq__wake *wake);
+/* Parses one notification payload into *wake; returns false (and leaves
+ * *wake unchanged) for malformed JSON or an unknown type. Pure. */
+bool pgq__wake_parse(const char *payload, pgq__wake *wake, char *why,
+                     size_t whylen);
+
+/* ---- worker_db.c: the loop's statements ---------------------------------- */
+
+/* When the loop should look again, from the database's point of view. */
+typedef struct pgq__wnext {
+    bool any_queued;            /* a queued job of ours exists */
+    double due_in;              /* seconds until the earliest is due (<= 0:
+                                   due now) */
+    bool any_stale_pending;     /* another worker holds picked jobs */
+    double stale_in;            /* seconds until the first may be taken over */
+    bool any_picked;            /* any picked job of ours, by anyone */
+} pgq__wnext;
+
+/* Asks for the next deadline, excluding the jobs this worker holds. */
+int pgq__wnext_query(pgq_client *c, const pgq__wep *eps, size_t n_eps,
+                     double default_retry_timer, const int64_t *held,
+                     size_t n_held, pgq__wnext *out);
+
+/* ---- The worker (worker.c: API; worker_loop.c: the loop) ---------------- */
+
+typedef enum pgq__wphase {
+    PGQ__W_RUN = 0,   /* claiming and running */
+    PGQ__W_GRACEFUL,  /* stopped claiming; running jobs may finish */
+    PGQ__W_IMMEDIATE, /* handlers cancelled; waiting briefly for them */
+    PGQ__W_FINAL,     /* recording the last outcomes and hand-backs */
+    PGQ__W_DONE,
+} pgq__wphase;
+
+typedef struct pgq__ids {
+    int64_t *v;
+    size_t n, cap;
+} pgq__ids;
+
+struct pgq_worker {
+    pgq__wcore *core;
+    pgq_config cfg;             /* strings below are owned copies */
+    char *dsn, *prefix, *schema, *appname;
+    pgq_worker_opts opts;       /* defaults filled in */
+    int wake_r;                 /* read end of the wake pipe */
+    atomic_int stops;           /* pgq_worker_stop calls */
+    bool ran;
+    char errmsg[512];
+
+    /* Everything below belongs to the loop thread. */
+    pgq_client *db;             /* claims, completions, heartbeats */
+    pgq_client *lsn;            /* LISTEN */
+    bool up;
+    double down_since, reconnect_at, reconnect_delay;
+    int reconnects;             /* attempts in the current outage */
+    double error_until, error_delay; /* back-off after other errors */
+    pgq_claim_entrypoint *ceps;
+    bool has_limits;            /* some entrypoint has a concurrency limit
+                                   or a rate */
+    double hb_interval, hb_at;
+    pgq_job_ctx **held;         /* every job claimed and not yet resolved */
+    size_t n_held, cap_held;
+    size_t n_active;            /* of those, READY or RUNNING */
+    pgq_job_ctx *pending;       /* DONE, outcome not yet recorded */
+    size_t n_pending;
+    pgq__ids release;           /* ids to hand back (stop) */
+    bool want_claim;
+    double claim_at;            /* not before (rate/concurrency back-off) */
+    double poll_at;             /* idle re-poll when no notification comes */
+    double limited_delay;
+    pgq__wphase phase;
+    double deadline;            /* of the current stop phase */
+    int fatal;                  /* error ending the run, or PGQ_OK */
+    uint64_t n_ok, n_failed, n_retried;
+};
+
+/* Opens both connections (w->db, w->lsn); on failure w->errmsg says why. */
+int pgq__wconnect(pgq_worker *w);
+/* The loop of pgq_worker_run, after connecting and starting the pool. */
+void pgq__wloop(pgq_worker *w);
+/* Seconds on the monotonic clock. */
+double pgq__mono(void);
+
+#endif

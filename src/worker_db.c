@@ -1,0 +1,67 @@
+/* worker_db.c: the worker's own statement (sql/worker_next.sql), which tells
+ * an idle worker how long it may sleep. It runs only after a claim came
+ * back empty, so it is sent unprepared. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+static void text_array(pgq__buf *b, const pgq__wep *eps, size_t n)
+{
+    pgq__buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            pgq__buf_putc(b, ',');
+        pgq__buf_array_elem(b, eps[i].name);
+    }
+    pgq__buf_putc(b, '}');
+}
+
+static void timer_array(pgq__buf *b, const pgq__wep *eps, size_t n, double dflt)
+{
+    pgq__buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        double t = eps[i].opts.retry_timer > 0 ? eps[i].opts.retry_timer : dflt;
+        pgq__buf_printf(b, "%s%.17g", i ? "," : "", t);
+    }
+    pgq__buf_putc(b, '}');
+}
+
+static double seconds(const PGresult *r, int col, bool *present)
+{
+    *present = !PQgetisnull(r, 0, col);
+    return *present ? strtod(PQgetvalue(r, 0, col), NULL) : 0;
+}
+
+int pgq__wnext_query(pgq_client *c, const pgq__wep *eps, size_t n_eps,
+                     double default_retry_timer, const int64_t *held, size_t n_held,
+                     pgq__wnext *out)
+{
+    pgq__buf a = {0}, t = {0}, h = {0};
+    PGresult *r = NULL;
+    int rc = PGQ_ENOMEM;
+    char *sql = pgq__render(&c->names, pgq__sql_worker_next);
+    text_array(&a, eps, n_eps);
+    timer_array(&t, eps, n_eps, default_retry_timer);
+    pgq__buf_int8_array(&h, held, n_held);
+    const char *values[3] = {pgq__buf_cstr(&a), pgq__buf_cstr(&t), pgq__buf_cstr(&h)};
+    if (!sql || !values[0] || !values[1] || !values[2]) {
+        rc = pgq__fail(c, PGQ_ENOMEM, "out of memory");
+        goto out;
+    }
+    r = PQexecParams(c->conn, sql, 3, NULL, values, NULL, NULL, 0);
+    rc = pgq__check(c, r);
+    if (rc != PGQ_OK)
+        goto out;
+    memset(out, 0, sizeof *out);
+    out->due_in = seconds(r, 0, &out->any_queued);
+    out->stale_in = seconds(r, 1, &out->any_stale_pending);
+    out->any_picked = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+out:
+    PQclear(r);
+    free(sql);
+    pgq__buf_free(&a);
+    pgq__buf_free(&t);
+    pgq__buf_free(&h);
+    return rc;
+}

@@ -1,0 +1,648 @@
+/*
+ * worker_loop.c: the worker's loop. Each turn (tick) does whatever is due,
+ * in this order, then sleeps in poll() on the wake pipe and the LISTEN
+ * socket until the earliest deadline:
+ *
+ *   collect finished jobs -> stop phases -> reconnect (when down)
+ *   -> record outcomes (one statement) -> hand back (one statement)
+ *   -> heartbeat (one statement) -> claim a batch (one statement)
+ *   -> when the claim came back empty: ask how long to sleep
+ *
+ * Deadlines: a notification (insert/update, or a delete while limits or
+ * drain mode make freed slots interesting), the earliest deferred job,
+ * another worker's job turning stale, the idle re-poll (dequeue_timeout),
+ * the heartbeat (half the shortest retry_timer), a reconnect attempt, the
+ * end of a stop phase. A finished job wakes the loop through the pipe.
+ *
+ * Stopping (pgq_worker_stop): the first call stops claiming, hands the
+ * claimed-but-unstarted jobs back at once, and lets running handlers
+ * finish within shutdown_grace; the second call (or the grace running
+ * out) cancels the handlers, waits at most a second for them, records the
+ * successes among them and hands every other job back.
+ *
+ * Connection loss: the loop drops both connections, logs once, and
+ * reconnects with back-off (0.1 s doubling to 5 s) while the handlers keep
+ * running; outcomes wait and are recorded after the reconnect. Recording
+ * only touches rows still picked by this worker, so an outcome sent twice
+ * (its first commit unacknowledged) is not logged twice.
+ */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+#define MAX_SLEEP 3600.0
+#define RECONNECT_MIN 0.1
+#define RECONNECT_MAX 5.0
+#define LIMITED_MIN 0.01
+#define LIMITED_MAX 0.5
+#define ABANDON_WAIT 1.0
+#define FINAL_WAIT 5.0
+#define OUTCOMES_PER_STATEMENT 1000
+
+double pgq__mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- Bookkeeping of held jobs ------------------------------------------------ */
+
+static int ids_add(pgq__ids *ids, int64_t id)
+{
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? ids->cap * 2 : 64;
+        int64_t *v = realloc(ids->v, cap * sizeof *v);
+        if (!v)
+            return PGQ_ENOMEM;
+        ids->v = v;
+        ids->cap = cap;
+    }
+    ids->v[ids->n++] = id;
+    return PGQ_OK;
+}
+
+static int held_add(pgq_worker *w, pgq_job_ctx *ctx)
+{
+    if (w->n_held == w->cap_held) {
+        size_t cap = w->cap_held ? w->cap_held * 2 : 64;
+        pgq_job_ctx **v = realloc(w->held, cap * sizeof *v);
+        if (!v)
+            return PGQ_ENOMEM;
+        w->held = v;
+        w->cap_held = cap;
+    }
+    ctx->held_index = w->n_held;
+    w->held[w->n_held++] = ctx;
+    return PGQ_OK;
+}
+
+static void held_remove(pgq_worker *w, pgq_job_ctx *ctx)
+{
+    size_t i = ctx->held_index;
+    w->held[i] = w->held[--w->n_held];
+    w->held[i]->held_index = i;
+}
+
+/* The job is resolved (or handed back, or gone): forget and free it. */
+static void finalize(pgq_worker *w, pgq_job_ctx *ctx)
+{
+    held_remove(w, ctx);
+    pgq__ctx_free(ctx);
+}
+
+/* Hands a job back at the next opportunity; if even that memory is
+ * missing, the job is taken over after its retry_timer. */
+static void give_back(pgq_worker *w, pgq_job_ctx *ctx)
+{
+    (void)ids_add(&w->release, ctx->job.id);
+    finalize(w, ctx);
+}
+
+/* ---- Errors and reconnecting -------------------------------------------------- */
+
+static void drop_connections(pgq_worker *w)
+{
+    pgq_client_free(w->db);
+    pgq_client_free(w->lsn);
+    w->db = w->lsn = NULL;
+    w->up = false;
+}
+
+static void go_down(pgq_worker *w, double now, const char *why)
+{
+    pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL,
+              "%s; reconnecting, %zu job(s) still running", why, w->n_active);
+    drop_connections(w);
+    w->down_since = now;
+    w->reconnects = 0;
+    w->reconnect_delay = RECONNECT_MIN;
+    w->reconnect_at = now + RECONNECT_MIN;
+}
+
+/* Deals with a failed statement: connection loss reconnects, a missing
+ * schema ends the run, anything else is logged and retried with back-off. */
+static void failed(pgq_worker *w, double now, int rc, pgq_client *c, const char *what)
+{
+    const char *msg = c ? pgq_client_errmsg(c) : pgq_strerror(rc);
+    if (rc == PGQ_ECONNECT) {
+        go_down(w, now, msg);
+        return;
+    }
+    if (rc == PGQ_ENOSCHEMA && w->fatal == PGQ_OK) {
+        snprintf(w->errmsg, sizeof w->errmsg, "%s: %s", what, msg);
+        pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
+        w->fatal = rc;
+        return;
+    }
+    w->error_delay = w->error_delay > 0 ? fmin(w->error_delay * 2, 10) : 0.5;
+    w->error_until = now + w->error_delay;
+    pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s: %s; trying again in %.1fs",
+              what, msg, w->error_delay);
+}
+
+int pgq__wconnect(pgq_worker *w)
+{
+    pgq_client *db = NULL, *lsn = NULL;
+    int rc = pgq_client_open(&db, &w->cfg);
+    if (rc == PGQ_OK)
+        rc = pgq__listen_open(&lsn, &w->cfg);
+    if (rc != PGQ_OK) {
+        pgq_client *bad = lsn ? lsn : db;
+        snprintf(w->errmsg, sizeof w->errmsg, "%s",
+                 bad ? pgq_client_errmsg(bad) : pgq_strerror(rc));
+        pgq_client_free(db);
+        pgq_client_free(lsn);
+        return rc;
+    }
+    w->db = db;
+    w->lsn = lsn;
+    w->up = true;
+    return PGQ_OK;
+}
+
+static void reconnect(pgq_worker *w, double now)
+{
+    w->reconnects++;
+    if (pgq__wconnect(w) != PGQ_OK) {
+        pgq__wlog(w->core, PGQ_LOG_DEBUG, 0, NULL, "reconnect attempt %d: %s",
+                  w->reconnects, w->errmsg);
+        w->reconnect_delay = fmin(w->reconnect_delay * 2, RECONNECT_MAX);
+        w->reconnect_at = now + w->reconnect_delay;
+        return;
+    }
+    pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
+              "reconnected to the database after %.1fs (%d attempt(s))",
+              now - w->down_since, w->reconnects);
+    /* Catch up: notifications sent while down are lost, so look now. */
+    w->want_claim = true;
+    w->claim_at = now;
+    w->hb_at = now;
+}
+
+/* ---- Finished jobs ----------------------------------------------------------- */
+
+static void count(pgq_worker *w, const pgq_outcome *o)
+{
+    if (o->status == PGQ_SUCCESSFUL)
+        w->n_ok++;
+    else if (o->status == PGQ_QUEUED)
+        w->n_retried++;
+    else
+        w->n_failed++;
+}
+
+/* Takes the jobs whose handler returned. After an immediate stop only
+ * successes are recorded: a failure may just be the cancellation, so
+ * those jobs are handed back to run again. */
+static void collect_done(pgq_worker *w)
+{
+    pgq_job_ctx *ctx = pgq__pool_take_done(w->core);
+    while (ctx) {
+        pgq_job_ctx *next = ctx->next;
+        w->n_active--;
+        if (ctx->skipped) {
+            finalize(w, ctx);
+        } else if (ctx->interrupted) {
+            give_back(w, ctx);
+        } else {
+            count(w, &ctx->outcome);
+            ctx->next = w->pending;
+            w->pending = ctx;
+            w->n_pending++;
+        }
+        ctx = next;
+    }
+}
+
+/* Records up to OUTCOMES_PER_STATEMENT pending outcomes in one statement. */
+static int flush_some(pgq_worker *w, double now)
+{
+    size_t max = w->n_pending < OUTCOMES_PER_STATEMENT ? w->n_pending : OUTCOMES_PER_STATEMENT;
+    pgq_outcome *out = malloc(max * sizeof *out);
+    if (!out)
+        return PGQ_ENOMEM;
+    pgq_job_ctx *ctx = w->pending;
+    size_t n = 0, resolved = 0;
+    double soonest = INFINITY;
+    for (; ctx && n < max; ctx = ctx->next) {
+        out[n++] = ctx->outcome;
+        if (ctx->outcome.status == PGQ_QUEUED)
+            soonest = fmin(soonest, ctx->outcome.retry_delay);
+    }
+    int rc = pgq_complete(w->db, w->core->id, out, n, &resolved);
+    free(out);
+    if (rc != PGQ_OK)
+        return rc;
+    if (resolved < n)
+        pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
+                  "%zu of %zu outcome(s) not recorded: those jobs were cancelled, "
+                  "marked failed or taken over meanwhile", n - resolved, n);
+    for (size_t i = 0; i < n; i++) {
+        ctx = w->pending;
+        w->pending = ctx->next;
+        finalize(w, ctx);
+    }
+    w->n_pending -= n;
+    if (isfinite(soonest) && w->poll_at > now + soonest)
+        w->poll_at = now + soonest + 0.002;
+    return PGQ_OK;
+}
+
+/* ---- Statements -------------------------------------------------------------- */
+
+static int flush(pgq_worker *w, double now)
+{
+    while (w->n_pending) {
+        int rc = flush_some(w, now);
+        if (rc != PGQ_OK) {
+            failed(w, now, rc, w->db, "recording outcomes");
+            return rc;
+        }
+    }
+    /* In drain mode an emptied worker looks again at once: it may be done. */
+    if (w->opts.mode == PGQ_MODE_DRAIN && w->n_held == 0 && w->phase == PGQ__W_RUN)
+        w->want_claim = true;
+    return PGQ_OK;
+}
+
+static int hand_back(pgq_worker *w, double now)
+{
+    /* While cancelled handlers wind down (at most ABANDON_WAIT), their jobs
+     * are collected and handed back together. */
+    if (!w->release.n || w->phase == PGQ__W_IMMEDIATE)
+        return PGQ_OK;
+    int rc = pgq_release(w->db, w->core->id, w->release.v, w->release.n);
+    if (rc != PGQ_OK) {
+        failed(w, now, rc, w->db, "handing jobs back");
+        return rc;
+    }
+    pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
+              "handed %zu job(s) back to the queue", w->release.n);
+    w->release.n = 0;
+    return PGQ_OK;
+}
+
+static int heartbeat(pgq_worker *w, double now)
+{
+    if (!w->n_held || now < w->hb_at)
+        return PGQ_OK;
+    int64_t *ids = malloc(w->n_held * sizeof *ids);
+    if (!ids)
+        return PGQ_OK; /* try again next turn */
+    for (size_t i = 0; i < w->n_held; i++)
+        ids[i] = w->held[i]->job.id;
+    int rc = pgq_heartbeat(w->db, w->core->id, ids, w->n_held);
+    free(ids);
+    if (rc != PGQ_OK) {
+        failed(w, now, rc, w->db, "sending heartbeats");
+        return rc;
+    }
+    w->hb_at = now + w->hb_interval;
+    return PGQ_OK;
+}
+
+static const pgq__wep *find_ep(const pgq_worker *w, const char *name)
+{
+    for (size_t i = 0; i < w->core->n_eps; i++)
+        if (strcmp(w->core->eps[i].name, name) == 0)
+            return &w->core->eps[i];
+    return NULL;
+}
+
+/* The claim came back empty: how long may the loop sleep? */
+static int plan_idle(pgq_worker *w, double now)
+{
+    int64_t *ids = malloc((w->n_held + 1) * sizeof *ids);
+    if (!ids)
+        return PGQ_ENOMEM;
+    for (size_t i = 0; i < w->n_held; i++)
+        ids[i] = w->held[i]->job.id;
+    pgq__wnext nx;
+    int rc = pgq__wnext_query(w->db, w->core->eps, w->core->n_eps,
+                              w->opts.heartbeat_timeout, ids, w->n_held, &nx);
+    free(ids);
+    if (rc != PGQ_OK) {
+        failed(w, now, rc, w->db, "looking for deferred jobs");
+        return rc;
+    }
+    w->poll_at = now + w->opts.dequeue_timeout;
+    if (nx.any_queued && nx.due_in <= 0) {
+        /* Due jobs we did not get: a concurrency limit, a rate, or another
+         * worker's lock. Back off a little, more each time. */
+        w->claim_at = now + w->limited_delay;
+        w->poll_at = fmin(w->poll_at, w->claim_at);
+        w->limited_delay = fmin(w->limited_delay * 2, LIMITED_MAX);
+    } else if (nx.any_queued) {
+        /* Eligible once execute_after < now(): a hair after the instant. */
+        w->poll_at = fmin(w->poll_at, now + nx.due_in + 0.002);
+    }
+    if (nx.any_stale_pending)
+        w->poll_at = fmin(w->poll_at, now + fmax(nx.stale_in + 0.01, w->limited_delay));
+    if (w->opts.mode != PGQ_MODE_DRAIN)
+        return PGQ_OK;
+    if (!nx.any_queued && !nx.any_picked && w->n_held == 0) {
+        pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
+                  "drained: nothing queued or running");
+        w->phase = PGQ__W_FINAL;
+        w->deadline = now + FINAL_WAIT;
+    } else if (nx.any_picked) {
+        /* Others' jobs may end as `failed` (an update, not announced). */
+        w->poll_at = fmin(w->poll_at, now + 1.0);
+    }
+    return PGQ_OK;
+}
+
+static bool holds(const pgq_worker *w, int64_t id)
+{
+    for (size_t i = 0; i < w->n_held; i++)
+        if (w->held[i]->job.id == id)
+            return true;
+    return false;
+}
+
+/* Turns claimed rows into jobs for the pool. A row this worker already
+ * holds (its heartbeat lapsed during an outage and the claim took it over
+ * from ourselves) keeps running where it is. */
+static void take_claimed(pgq_worker *w, pgq_job_set *set, double now)
+{
+    pgq_job_ctx **batch = malloc((set->count + 1) * sizeof *batch);
+    size_t k = 0;
+    if (w->n_held == 0)
+        w->hb_at = now + w->hb_interval; /* the claim itself was a heartbeat */
+    for (size_t i = 0; i < set->count; i++) {
+        if (holds(w, set->jobs[i].id))
+            continue;
+        const pgq__wep *ep = find_ep(w, set->jobs[i].entrypoint);
+        pgq_job_ctx *ctx = ep && batch ? pgq__ctx_new(w->core, ep, &set->jobs[i]) : NULL;
+        if (!ctx || held_add(w, ctx) != PGQ_OK) {
+            (void)ids_add(&w->release, set->jobs[i].id);
+            pgq__ctx_free(ctx);
+            continue;
+        }
+        batch[k++] = ctx;
+    }
+    w->n_active += k;
+    if (batch)
+        pgq__pool_submit(w->core, batch, k);
+    free(batch);
+}
+
+static size_t free_slots(const pgq_worker *w)
+{
+    size_t cap = (size_t)w->opts.max_concurrent_tasks;
+    return w->n_active >= cap ? 0 : cap - w->n_active;
+}
+
+/* Whether capacity allows a claim now: a full batch fits, or the worker is
+ * empty (small capacities). Claiming one job per finished job would cost a
+ * round trip each. */
+static bool can_claim(const pgq_worker *w)
+{
+    size_t slots = free_slots(w);
+    size_t batch = (size_t)w->opts.batch_size;
+    size_t cap = (size_t)w->opts.max_concurrent_tasks;
+    return slots > 0 && (slots >= (batch < cap ? batch : cap) || w->n_active == 0);
+}
+
+static int claim(pgq_worker *w, double now)
+{
+    if (!w->want_claim && now >= w->poll_at)
+        w->want_claim = true;
+    if (!w->want_claim || now < w->claim_at || !can_claim(w))
+        return PGQ_OK;
+    size_t slots = free_slots(w);
+    pgq_claim_opts co = {
+        .queue_manager_id = w->core->id,
+        .batch_size = (int)(slots < (size_t)w->opts.batch_size ? slots : (size_t)w->opts.batch_size),
+        .default_retry_timer = w->opts.heartbeat_timeout,
+        .max_takeovers = w->opts.max_takeovers,
+    };
+    pgq_job_set set = {0};
+    int rc = pgq_claim(w->db, w->ceps, w->core->n_eps, &co, &set);
+    if (rc != PGQ_OK) {
+        pgq_job_set_free(&set);
+        failed(w, now, rc, w->db, "claiming jobs");
+        return rc;
+    }
+    w->error_delay = 0;
+    size_t got = set.count;
+    take_claimed(w, &set, now);
+    pgq_job_set_free(&set);
+    if (got > 0) {
+        w->limited_delay = LIMITED_MIN;
+        return PGQ_OK;
+    }
+    w->want_claim = false;
+    return plan_idle(w, now);
+}
+
+/* ---- Stopping ------------------------------------------------------------------ */
+
+/* Hands back every job no thread has started. */
+static size_t give_back_unstarted(pgq_worker *w)
+{
+    pgq_job_ctx *ctx = pgq__pool_take_ready(w->core);
+    size_t n = 0;
+    while (ctx) {
+        pgq_job_ctx *next = ctx->next;
+        w->n_active--;
+        give_back(w, ctx);
+        ctx = next;
+        n++;
+    }
+    return n;
+}
+
+static void enter_graceful(pgq_worker *w, double now)
+{
+    size_t n = give_back_unstarted(w);
+    w->phase = PGQ__W_GRACEFUL;
+    w->deadline = now + w->opts.shutdown_grace;
+    pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
+              "stopping: %zu unstarted job(s) handed back, waiting up to %.3gs "
+              "for %zu running", n, w->opts.shutdown_grace, w->n_active);
+}
+
+static void enter_immediate(pgq_worker *w, double now)
+{
+    atomic_store(&w->core->immediate, true);
+    size_t n = give_back_unstarted(w);
+    w->phase = PGQ__W_IMMEDIATE;
+    w->deadline = now + ABANDON_WAIT;
+    pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL,
+              "stopping now: cancelling %zu running job(s), %zu unstarted handed back",
+              w->n_active, n);
+}
+
+/* Handlers that ignored the cancellation are left to their threads (the
+ * core frees their contexts); their jobs go back to the queue. */
+static void abandon_running(pgq_worker *w)
+{
+    pgq__pool_abandon(w->core, w->held, w->n_held);
+    for (size_t i = 0; i < w->n_held;) {
+        pgq_job_ctx *ctx = w->held[i];
+        if (!ctx->abandoned) { /* only this thread sets it */
+            i++;
+            continue;
+        }
+        pgq__wlog(w->core, PGQ_LOG_WARN, ctx->job.id, ctx->job.entrypoint,
+                  "abandoned its running handler; the job goes back to the queue");
+        (void)ids_add(&w->release, ctx->job.id);
+        held_remove(w, ctx);
+        w->n_active--;
+    }
+}
+
+static void advance_stop(pgq_worker *w, double now)
+{
+    int stops = atomic_load(&w->stops);
+    if (stops >= 1 && w->phase == PGQ__W_RUN)
+        enter_graceful(w, now);
+    if ((stops >= 2 || w->fatal != PGQ_OK) && w->phase < PGQ__W_IMMEDIATE)
+        enter_immediate(w, now);
+    if (w->phase == PGQ__W_GRACEFUL && w->n_active > 0 && now >= w->deadline) {
+        pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL, "shutdown grace of %.3gs is over",
+                  w->opts.shutdown_grace);
+        enter_immediate(w, now);
+    }
+    if (w->phase == PGQ__W_IMMEDIATE && w->n_active > 0 && now >= w->deadline)
+        abandon_running(w);
+    if ((w->phase == PGQ__W_GRACEFUL || w->phase == PGQ__W_IMMEDIATE) && w->n_active == 0) {
+        w->phase = PGQ__W_FINAL;
+        w->deadline = now + FINAL_WAIT;
+    }
+    if (w->phase != PGQ__W_FINAL || w->n_active)
+        return;
+    if (!w->n_pending && !w->release.n) {
+        w->phase = PGQ__W_DONE;
+    } else if (now >= w->deadline) {
+        snprintf(w->errmsg, sizeof w->errmsg,
+                 "stopped without recording %zu outcome(s) and handing back %zu "
+                 "job(s): the database is unreachable; other workers take them "
+                 "over after their retry_timer", w->n_pending, w->release.n);
+        pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
+        if (w->fatal == PGQ_OK)
+            w->fatal = PGQ_ECONNECT;
+        w->phase = PGQ__W_DONE;
+    }
+}
+
+/* ---- Notifications ------------------------------------------------------------- */
+
+static void cancel_held(pgq_worker *w, const pgq__wake *wake)
+{
+    for (size_t k = 0; k < wake->n_cancel; k++)
+        for (size_t i = 0; i < w->n_held; i++)
+            if (w->held[i]->job.id == wake->cancel_ids[k]) {
+                atomic_store(&w->held[i]->cancelled, true);
+                pgq__wlog(w->core, PGQ_LOG_INFO, wake->cancel_ids[k],
+                          w->held[i]->job.entrypoint, "cancellation requested");
+            }
+}
+
+static void on_listen(pgq_worker *w, double now)
+{
+    pgq__wake wake = {0};
+    int rc = pgq__listen_drain(w->lsn, w->core, &wake);
+    if (rc != PGQ_OK) {
+        failed(w, now, rc, w->lsn, "listening");
+    } else {
+        if (wake.table_changed ||
+            (wake.rows_deleted && (w->has_limits || w->opts.mode == PGQ_MODE_DRAIN)))
+            w->want_claim = true;
+        cancel_held(w, &wake);
+    }
+    pgq__wake_clear(&wake);
+}
+
+/* ---- The loop ------------------------------------------------------------------- */
+
+static void tick(pgq_worker *w)
+{
+    double now = pgq__mono();
+    collect_done(w);
+    advance_stop(w, now);
+    if (!w->up && now >= w->reconnect_at)
+        reconnect(w, now);
+    if (!w->up || now < w->error_until || w->phase == PGQ__W_DONE)
+        return;
+    if (flush(w, now) != PGQ_OK || hand_back(w, now) != PGQ_OK ||
+        heartbeat(w, now) != PGQ_OK)
+        return;
+    if (w->phase == PGQ__W_RUN && w->fatal == PGQ_OK)
+        (void)claim(w, now);
+    advance_stop(w, pgq__mono());
+}
+
+/* Seconds until the next thing the loop must do by itself. */
+static double sleep_for(const pgq_worker *w, double now)
+{
+    double t = MAX_SLEEP;
+    if (w->phase == PGQ__W_DONE)
+        return 0;
+    if (w->phase == PGQ__W_RUN && w->fatal == PGQ_OK) {
+        if (w->want_claim && can_claim(w))
+            t = fmin(t, w->claim_at - now);
+        else if (!w->want_claim)
+            t = fmin(t, w->poll_at - now);
+    }
+    if (w->phase != PGQ__W_RUN)
+        t = fmin(t, w->deadline - now);
+    if (w->n_held)
+        t = fmin(t, w->hb_at - now);
+    if (!w->up)
+        t = fmin(t, w->reconnect_at - now);
+    else if (w->n_pending || (w->release.n && w->phase != PGQ__W_IMMEDIATE))
+        t = fmin(t, w->error_until - now);
+    if (atomic_load(&w->stops) > 0 && w->phase == PGQ__W_RUN)
+        t = 0;
+    return t > 0 ? t : 0;
+}
+
+static void drain_pipe(int fd)
+{
+    char buf[64];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+}
+
+static void wait_events(pgq_worker *w)
+{
+    double now = pgq__mono();
+    double t = sleep_for(w, now);
+    struct pollfd fds[2] = {{.fd = w->wake_r, .events = POLLIN}};
+    nfds_t n = 1;
+    if (w->up) {
+        fds[1].fd = PQsocket(pgq_client_conn(w->lsn));
+        fds[1].events = POLLIN;
+        n = fds[1].fd >= 0 ? 2 : 1;
+    }
+    int ms = (int)ceil(t * 1000);
+    if (poll(fds, n, ms) < 0 && errno != EINTR)
+        return;
+    if (fds[0].revents)
+        drain_pipe(w->wake_r);
+    if (n == 2 && fds[1].revents)
+        on_listen(w, pgq__mono());
+}
+
+void pgq__wloop(pgq_worker *w)
+{
+    double now = pgq__mono();
+    w->want_claim = true;
+    w->claim_at = w->poll_at = now;
+    w->limited_delay = LIMITED_MIN;
+    on_listen(w, now); /* anything buffered while LISTEN was set up */
+    while (w->phase != PGQ__W_DONE) {
+        tick(w);
+        if (w->phase != PGQ__W_DONE)
+            wait_events(w);
+    }
+}
