@@ -192,12 +192,21 @@ static void print_error(const pgq_failed_job *f, int width)
     cli_print_cut(stdout, e && *e ? e : "-", width);
 }
 
+/* Display columns of a UTF-8 string (one per character). */
+static int columns(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
 static void list_table(const pgq_failed_set *set)
 {
     int idw = 2, epw = 10;
     for (size_t i = 0; i < set->count; i++) {
         int w = snprintf(NULL, 0, "%lld", (long long)set->jobs[i].job.id);
-        int e = (int)strlen(set->jobs[i].job.entrypoint);
+        int e = columns(set->jobs[i].job.entrypoint);
         idw = w > idw ? w : idw;
         epw = e > epw ? (e > 32 ? 32 : e) : epw;
     }
@@ -211,10 +220,10 @@ static void list_table(const pgq_failed_set *set)
         const pgq_failed_job *f = &set->jobs[i];
         char created[32], failed[32];
         printf("%*lld  ", idw, (long long)f->job.id);
-        int cut = (int)strlen(f->job.entrypoint) > epw;
+        int ep = columns(f->job.entrypoint);
         cli_print_cut(stdout, f->job.entrypoint, epw);
-        printf("%*s  %8d  %8d  %-19s  %-19s  %13zu  ",
-               cut ? 0 : epw - (int)strlen(f->job.entrypoint), "", f->job.priority,
+        printf("%*s  %8d  %8d  %-19s  %-19s  %13zu  ", ep > epw ? 0 : epw - ep, "",
+               f->job.priority,
                f->job.attempts, cli_fmt_time(f->job.created, created, sizeof created),
                cli_fmt_time(f->failed_at, failed, sizeof failed), f->job.payload_len);
         print_error(f, errw);

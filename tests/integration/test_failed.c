@@ -316,8 +316,14 @@ TEST(mark_failed_while_running_then_completion_is_noop)
     CHECK_STATUS(b, "failed");
     CHECK_INT(log_count(a, "successful"), 0);
     CHECK_INT(log_count(b, "exception"), 0);
-    CHECK_INT(pgq_heartbeat(c, QM, ids, 2), PGQ_OK);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'failed'"), 2);
+    /* Neither can it retry, hand back or heartbeat them. */
+    int rc = pgq_retry(c, QM, a, 0, "retry after the mark");
+    CHECKF(rc == PGQ_OK || rc == PGQ_ENOTFOUND, "pgq_retry: %s", pgq_err_name(rc));
+    CHECK_OK(c, pgq_release(c, QM, ids, 2));
+    CHECK_OK(c, pgq_heartbeat(c, QM, ids, 2));
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'failed' AND "
+                      "queue_manager_id IS NULL AND attempts = 0"), 2);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'"), 2);
     pgq_client_free(c);
 }
 
