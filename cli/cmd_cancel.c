@@ -51,8 +51,10 @@ static int parse_ids(int argc, char **argv, int64_t **ids, size_t *n)
     for (int i = 1; i < argc; i++) {
         int64_t id;
         if (cli_parse_id(argv[i], &id) != 0)
-            return cli_usage_error("cancel", "'%s' is not a job id (expected a "
-                                   "positive integer)", argv[i]);
+            return cli_usage_error("cancel",
+                                   "'%s' is not a job id (expected a "
+                                   "positive integer)",
+                                   argv[i]);
         bool dup = false;
         for (size_t k = 0; k < *n && !dup; k++)
             dup = (*ids)[k] == id;
@@ -161,8 +163,10 @@ int cmd_prune(int argc, char **argv, cli_globals *g)
     if (!age_text)
         return cli_usage_error("prune", "missing --older-than DURATION");
     if (cli_parse_duration(age_text, &age) != 0)
-        return cli_usage_error("prune", "--older-than '%s' is not a duration (e.g. "
-                                        "7d, 12h, 90m)", age_text);
+        return cli_usage_error("prune",
+                               "--older-than '%s' is not a duration (e.g. "
+                               "7d, 12h, 90m)",
+                               age_text);
     int code;
     pgq_client *c = cli_connect(g, &code);
     if (!c)

@@ -76,8 +76,8 @@ static size_t fold(const pgq_stat_row *rows, size_t n, double now, dash_line *li
                           strcmp(lines[j].entrypoint, rows[i].entrypoint) == 0))
             j++;
         if (j == k)
-            lines[k++] = (dash_line){.entrypoint = rows[i].entrypoint,
-                                     .status = rows[i].status};
+            lines[k++] =
+                (dash_line){.entrypoint = rows[i].entrypoint, .status = rows[i].status};
         double age = now - rows[i].created;
         lines[j].window += rows[i].count;
         lines[j].last60 += age < 60 ? rows[i].count : 0;
@@ -169,15 +169,19 @@ static int take_option(dash_opts *o, int argc, char **argv, int *i)
     int m;
     if ((m = opt2(argc, argv, i, "-i", "--interval", &v)) != 0) {
         if (m > 0 && (cli_parse_duration(v, &o->interval) != 0 || !(o->interval > 0)))
-            m = -cli_usage_error("dashboard", "-i '%s' is not a positive number of "
-                                              "seconds", v);
+            m = -cli_usage_error("dashboard",
+                                 "-i '%s' is not a positive number of "
+                                 "seconds",
+                                 v);
     } else if ((m = opt2(argc, argv, i, "-n", "--count", &v)) != 0) {
         if (m > 0 && cli_parse_int(v, 1, 1000000000, &o->count) != 0)
             m = -cli_usage_error("dashboard", "-n '%s' is not a positive integer", v);
     } else if ((m = opt2(argc, argv, i, NULL, "--window", &v)) != 0) {
         if (m > 0 && (cli_parse_duration(v, &o->window) != 0 || !(o->window >= 1)))
-            m = -cli_usage_error("dashboard", "--window '%s' is not a duration of at "
-                                              "least 1s", v);
+            m = -cli_usage_error("dashboard",
+                                 "--window '%s' is not a duration of at "
+                                 "least 1s",
+                                 v);
     }
     return m < 0 ? -1 : m;
 }
@@ -208,7 +212,8 @@ int cmd_dashboard(int argc, char **argv, cli_globals *g)
     if (!c)
         return code;
     install_handlers();
-    for (long long i = 0; code == EXIT_OK && !stop_requested && (!times || i < times); i++) {
+    for (long long i = 0; code == EXIT_OK && !stop_requested && (!times || i < times);
+         i++) {
         if (i > 0) {
             pause_for(o.interval);
             if (stop_requested)

@@ -48,8 +48,10 @@ static int add_header(queue_args *a, const char *text)
     char name[256];
     const char *value;
     if (cli_split_assignment(text, name, sizeof name, &value) != 0)
-        return cli_usage_error("queue", "--header '%s': expected NAME=VALUE with a "
-                               "non-empty NAME of at most 255 bytes", text);
+        return cli_usage_error("queue",
+                               "--header '%s': expected NAME=VALUE with a "
+                               "non-empty NAME of at most 255 bytes",
+                               text);
     if (!a->headers && !(a->headers = json_object()))
         return cli_usage_error("queue", "out of memory");
     if (json_object_get(a->headers, name))
@@ -69,25 +71,34 @@ static int take_value_option(queue_args *a, int argc, char **argv, int *i)
     int m;
     if ((m = cli_opt_value("queue", argc, argv, i, "--priority", &v)) > 0) {
         if (cli_parse_int(v, INT32_MIN, INT32_MAX, &a->priority) != 0)
-            return -cli_usage_error("queue", "--priority '%s' is not an integer "
-                                    "between -2147483648 and 2147483647", v);
+            return -cli_usage_error("queue",
+                                    "--priority '%s' is not an integer "
+                                    "between -2147483648 and 2147483647",
+                                    v);
     } else if (!m && (m = cli_opt_value("queue", argc, argv, i, "--delay", &v)) > 0) {
         if (cli_parse_duration(v, &a->delay) != 0)
-            return -cli_usage_error("queue", "--delay '%s' is not a duration "
-                                    "(e.g. 30s, 5m, 1h30m, 250ms)", v);
-    } else if (!m && (m = cli_opt_value("queue", argc, argv, i, "--dedupe-key", &v)) > 0) {
+            return -cli_usage_error("queue",
+                                    "--delay '%s' is not a duration "
+                                    "(e.g. 30s, 5m, 1h30m, 250ms)",
+                                    v);
+    } else if (!m &&
+               (m = cli_opt_value("queue", argc, argv, i, "--dedupe-key", &v)) > 0) {
         if (!*v)
             return -cli_usage_error("queue", "--dedupe-key is empty");
         a->dedupe_key = v;
-    } else if (!m && (m = cli_opt_value("queue", argc, argv, i, "--on-conflict", &v)) > 0) {
+    } else if (!m &&
+               (m = cli_opt_value("queue", argc, argv, i, "--on-conflict", &v)) > 0) {
         if (strcmp(v, "raise") != 0 && strcmp(v, "skip") != 0)
-            return -cli_usage_error("queue", "--on-conflict '%s': expected raise "
-                                    "or skip", v);
+            return -cli_usage_error("queue",
+                                    "--on-conflict '%s': expected raise "
+                                    "or skip",
+                                    v);
         a->on_conflict = v[0] == 's' ? PGQ_CONFLICT_SKIP : PGQ_CONFLICT_RAISE;
     } else if (!m && (m = cli_opt_value("queue", argc, argv, i, "--header", &v)) > 0) {
         if (add_header(a, v) != 0)
             return -EXIT_USAGE;
-    } else if (!m && (m = cli_opt_value("queue", argc, argv, i, "--payload-file", &v)) > 0) {
+    } else if (!m &&
+               (m = cli_opt_value("queue", argc, argv, i, "--payload-file", &v)) > 0) {
         a->payload_file = v;
     }
     return m < 0 ? -EXIT_USAGE : m;
@@ -103,7 +114,7 @@ static int check_combination(const queue_args *a)
         return cli_usage_error("queue", "give PAYLOAD or --payload-file, not both");
     if (a->from_stdin && (a->payload_arg || a->payload_file))
         return cli_usage_error("queue", "--stdin reads the payloads; do not give "
-                               "PAYLOAD or --payload-file too");
+                                        "PAYLOAD or --payload-file too");
     if (a->from_stdin && a->dedupe_key)
         return cli_usage_error("queue", "--dedupe-key cannot be used with --stdin");
     return 0;
@@ -229,7 +240,8 @@ static int enqueue_stdin(pgq_client *c, const queue_args *a, pgq_new_job job)
     if (rc == PGQ_OK && ferror(stdin)) {
         pgq_bulk_abort(b);
         cli_error("queue: reading stdin failed after %llu lines: %s; nothing "
-                  "was enqueued", (unsigned long long)lines, strerror(errno));
+                  "was enqueued",
+                  (unsigned long long)lines, strerror(errno));
         return EXIT_FAILED;
     }
     if (rc != PGQ_OK) {
@@ -251,9 +263,13 @@ static int run(cli_globals *g, queue_args *a, const unsigned char *payload,
         return EXIT_FAILED;
     }
     pgq_new_job job = {
-        .entrypoint = a->entrypoint, .payload = payload, .payload_len = payload_len,
-        .priority = (int32_t)a->priority, .delay = a->delay,
-        .dedupe_key = a->dedupe_key, .headers = headers,
+        .entrypoint = a->entrypoint,
+        .payload = payload,
+        .payload_len = payload_len,
+        .priority = (int32_t)a->priority,
+        .delay = a->delay,
+        .dedupe_key = a->dedupe_key,
+        .headers = headers,
     };
     int code;
     pgq_client *c = cli_connect(g, &code);

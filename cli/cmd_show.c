@@ -67,8 +67,12 @@ static void print_payload(const pgq_job *j)
     }
     size_t shown = j->payload_len > SHOW_MAX ? SHOW_MAX : j->payload_len;
     bool text = cli_is_printable_utf8(j->payload, j->payload_len);
-    printf("  %-15s %zu bytes, %s%s\n", "payload", j->payload_len,
-           text ? "text" : "binary (hex)", j->payload_len ? ":" : "");
+    /* Cut text on a character boundary. */
+    while (text && shown < j->payload_len && (j->payload[shown] & 0xc0) == 0x80)
+        shown--;
+    printf("  %-15s %zu byte%s, %s%s\n", "payload", j->payload_len,
+           j->payload_len == 1 ? "" : "s", text ? "text" : "binary (hex)",
+           j->payload_len ? ":" : "");
     if (text && shown)
         print_indented((const char *)j->payload, shown, "    ");
     else
@@ -124,7 +128,8 @@ static void print_history(const pgq_log_entry *log, size_t n)
     printf("history (%zu log row%s, oldest first):\n", n, n == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++) {
         char when[40];
-        printf("  %s  %-10s priority %d\n", cli_fmt_iso(log[i].created, when, sizeof when),
+        printf("  %s  %-10s priority %d\n",
+               cli_fmt_iso(log[i].created, when, sizeof when),
                pgq_job_status_name(log[i].status), (int)log[i].priority);
         if (log[i].traceback)
             print_error(log[i].traceback);
@@ -174,9 +179,9 @@ static json_t *payload_json(const pgq_job *j)
         snprintf(hex + 2 * i, 3, "%02x", j->payload[i]);
     if (hex)
         hex[j->payload_len * 2] = '\0';
-    json_t *v = hex ? json_pack("{s:I, s:s}", "size", (json_int_t)j->payload_len,
-                                "hex", hex)
-                    : NULL;
+    json_t *v =
+        hex ? json_pack("{s:I, s:s}", "size", (json_int_t)j->payload_len, "hex", hex)
+            : NULL;
     free(hex);
     return v;
 }
@@ -184,13 +189,13 @@ static json_t *payload_json(const pgq_job *j)
 static json_t *job_json(const pgq_job *j)
 {
     return json_pack(
-        "{s:I, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:s?, s:s?, s:o, s:o*}",
-        "id", (json_int_t)j->id, "entrypoint", j->entrypoint, "status",
+        "{s:I, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:s?, s:s?, s:o, s:o*}", "id",
+        (json_int_t)j->id, "entrypoint", j->entrypoint, "status",
         pgq_job_status_name(j->status), "priority", (int)j->priority, "attempts",
         (int)j->attempts, "created", iso(j->created), "updated", iso(j->updated),
         "execute_after", iso(j->execute_after), "heartbeat", iso(j->heartbeat),
-        "queue_manager_id", j->queue_manager_id, "dedupe_key", j->dedupe_key,
-        "headers", embedded(j->headers), "payload", payload_json(j));
+        "queue_manager_id", j->queue_manager_id, "dedupe_key", j->dedupe_key, "headers",
+        embedded(j->headers), "payload", payload_json(j));
 }
 
 static json_t *history_json(const pgq_log_entry *log, size_t n)
@@ -199,10 +204,10 @@ static json_t *history_json(const pgq_log_entry *log, size_t n)
     for (size_t i = 0; a && i < n; i++)
         json_array_append_new(
             a, json_pack("{s:I, s:o, s:s, s:i, s:s, s:o}", "log_id",
-                         (json_int_t)log[i].id, "created", iso(log[i].created),
-                         "status", pgq_job_status_name(log[i].status), "priority",
-                         (int)log[i].priority, "entrypoint", log[i].entrypoint,
-                         "error", embedded(log[i].traceback)));
+                         (json_int_t)log[i].id, "created", iso(log[i].created), "status",
+                         pgq_job_status_name(log[i].status), "priority",
+                         (int)log[i].priority, "entrypoint", log[i].entrypoint, "error",
+                         embedded(log[i].traceback)));
     return a;
 }
 
@@ -210,8 +215,8 @@ static int print_json(int64_t id, const pgq_job_set *job, const pgq_log_entry *l
                       size_t n)
 {
     json_t *doc = json_pack("{s:I, s:o, s:o}", "id", (json_int_t)id, "job",
-                            job->count ? job_json(&job->jobs[0]) : json_null(),
-                            "history", history_json(log, n));
+                            job->count ? job_json(&job->jobs[0]) : json_null(), "history",
+                            history_json(log, n));
     char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     json_decref(doc);
     if (!text) {
@@ -231,7 +236,8 @@ static int parse_args(int argc, char **argv, int64_t *id, bool *json)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             *json = true;
-        else if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9'))
+        else if (argv[i][0] == '-' && argv[i][1] &&
+                 !(argv[i][1] >= '0' && argv[i][1] <= '9'))
             return cli_usage_error("show", "unknown option '%s'", argv[i]);
         else if (id_text)
             return cli_usage_error("show", "unexpected argument '%s' (one ID only)",
@@ -242,8 +248,10 @@ static int parse_args(int argc, char **argv, int64_t *id, bool *json)
     if (!id_text)
         return cli_usage_error("show", "missing job ID");
     if (cli_parse_id(id_text, id) != 0)
-        return cli_usage_error("show", "'%s' is not a job id (expected a positive "
-                                       "integer)", id_text);
+        return cli_usage_error("show",
+                               "'%s' is not a job id (expected a positive "
+                               "integer)",
+                               id_text);
     return 0;
 }
 

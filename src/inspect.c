@@ -43,8 +43,7 @@ static int id_array(pgq_client *c, const int64_t *ids, size_t n, pgq__buf *b)
 
 /* Converts rows (id, done, status) into per-id outcomes; a row that is not
  * done is NOT_FOUND (these operations accept any status). */
-static int outcomes_from_result(const PGresult *r, pgq_id_outcome **out,
-                                size_t *n_out)
+static int outcomes_from_result(const PGresult *r, pgq_id_outcome **out, size_t *n_out)
 {
     int rows = PQntuples(r);
     pgq_id_outcome *o = calloc(rows ? (size_t)rows : 1, sizeof *o);
@@ -60,7 +59,10 @@ static int outcomes_from_result(const PGresult *r, pgq_id_outcome **out,
     return PGQ_OK;
 }
 
-void pgq_id_outcomes_free(pgq_id_outcome *o) { free(o); }
+void pgq_id_outcomes_free(pgq_id_outcome *o)
+{
+    free(o);
+}
 
 int pgq_cancel(pgq_client *c, const int64_t *ids, size_t n, pgq_id_outcome **out,
                size_t *n_out)
@@ -101,8 +103,7 @@ static int text_array(pgq_client *c, const char *const *v, size_t n, pgq__buf *b
     return pgq__buf_cstr(b) ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
 }
 
-int pgq_clear(pgq_client *c, const char *const *entrypoints, size_t n,
-              uint64_t *deleted)
+int pgq_clear(pgq_client *c, const char *const *entrypoints, size_t n, uint64_t *deleted)
 {
     pgq__buf b = {0};
     PGresult *r = NULL;
@@ -206,8 +207,8 @@ int pgq_log_statistics(pgq_client *c, double since, pgq_stat_row **rows, size_t 
     return PGQ_OK;
 }
 
-int pgq_job_statuses(pgq_client *c, const int64_t *ids, size_t n,
-                     pgq_id_outcome **out, size_t *n_out)
+int pgq_job_statuses(pgq_client *c, const int64_t *ids, size_t n, pgq_id_outcome **out,
+                     size_t *n_out)
 {
     pgq__buf b = {0};
     PGresult *r = NULL;
@@ -239,16 +240,16 @@ done:
     return rc;
 }
 
-int pgq_prune(pgq_client *c, double older_than, uint64_t *log_rows,
-              uint64_t *stat_rows)
+int pgq_prune(pgq_client *c, double older_than, uint64_t *log_rows, uint64_t *stat_rows)
 {
     if (log_rows)
         *log_rows = 0;
     if (stat_rows)
         *stat_rows = 0;
     if (!(older_than >= 0 && older_than < 1e12))
-        return pgq__fail(c, PGQ_EINVAL, "the prune age must be a non-negative "
-                                        "number of seconds");
+        return pgq__fail(c, PGQ_EINVAL,
+                         "the prune age must be a non-negative "
+                         "number of seconds");
     char age[64];
     snprintf(age, sizeof age, "%.17g", older_than);
     const char *params[1] = {age};
@@ -324,8 +325,7 @@ int pgq_job_log(pgq_client *c, int64_t job_id, pgq_log_entry **rows, size_t *n)
     *rows = NULL;
     *n = 0;
     if (job_id <= 0)
-        return pgq__fail(c, PGQ_EINVAL, "job id %lld is not positive",
-                         (long long)job_id);
+        return pgq__fail(c, PGQ_EINVAL, "job id %lld is not positive", (long long)job_id);
     const char *params[1] = {id_param(job_id, idbuf, sizeof idbuf)};
     int rc;
     PGresult *r = pgq__exec(c, PGQ__JOB_LOG, 1, params, NULL, NULL, &rc);

@@ -106,6 +106,12 @@ check_match "second line" "$OUT" "^    world$"
 expect_exit 0 "show --json (text)" "$PGQ" show "$text" --json
 check_eq "JSON: payload text" "$(json_get "$OUT" job payload text)" "$(printf 'héllo\nworld')"
 
+long=$(new_job long "$(printf '%05000d' 7)")
+expect_exit 0 "show a 5000-byte payload" "$PGQ" show "$long"
+check_match "cut, saying how much is left" "$OUT" "\\.\\.\\. 904 more bytes"
+expect_exit 0 "show --json of a 5000-byte payload" "$PGQ" show "$long" --json
+check_eq "JSON shows it all" "$(json_get "$OUT" job payload text | wc -c)" 5001
+
 # A job that failed (held), with its error record, as a worker writes it.
 held=$(new_job charge card-1)
 sql "WITH j AS (UPDATE pgqueuer SET status = 'failed' WHERE id = $held

@@ -92,7 +92,9 @@ TEST(cancel_deletes_any_status_logs_and_notifies)
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'canceled'"), 3);
     CHECK_INT(tdb_int("SELECT priority FROM pgqueuer_log WHERE job_id = %lld "
-                      "AND status = 'canceled' AND entrypoint = 'sms'", (long long)f), 7);
+                      "AND status = 'canceled' AND entrypoint = 'sms'",
+                      (long long)f),
+              7);
 
     json_t *ev = next_cancellation(tdb(), 5);
     CHECKF(ev, "no cancellation_event received");
@@ -173,8 +175,10 @@ TEST(clear_by_entrypoint_and_all)
     CHECK_INT(deleted, 3);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'deleted'"), 3);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'deleted' "
-                      "AND entrypoint = 'a' AND priority = 5"), 1);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld", (long long)running), 1);
+                      "AND entrypoint = 'a' AND priority = 5"),
+              1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld", (long long)running), 1);
     const char *empty[] = {""};
     CHECK_INT(pgq_clear(c, empty, 1, &deleted), PGQ_EINVAL);
     CHECK_OK(c, pgq_clear(c, NULL, 0, &deleted));
@@ -218,10 +222,11 @@ TEST(queue_size_counts)
  * of the current second (plus a sub-second offset, same bucket). */
 static void log_rows(int k, const char *ep, const char *status, int ago)
 {
-    tdb_exec("INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, created) "
-             "SELECT g, '%s', 1, '%s', date_trunc('sec', now()) - make_interval(secs => %d) "
-             "+ g * interval '1 ms' FROM generate_series(1, %d) g",
-             status, ep, ago, k);
+    tdb_exec(
+        "INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, created) "
+        "SELECT g, '%s', 1, '%s', date_trunc('sec', now()) - make_interval(secs => %d) "
+        "+ g * interval '1 ms' FROM generate_series(1, %d) g",
+        status, ep, ago, k);
 }
 
 static int64_t stat_count(const char *ep, const char *status, int ago)
@@ -256,7 +261,8 @@ TEST(log_statistics_rolls_up_and_upserts)
     CHECKF(rows[0].created - rows[2].created == 10, "bucket gap %f",
            rows[0].created - rows[2].created);
     CHECKF((double)time(NULL) - rows[0].created >= 9 &&
-           (double)time(NULL) - rows[0].created <= 13, "bucket at %f", rows[0].created);
+               (double)time(NULL) - rows[0].created <= 13,
+           "bucket at %f", rows[0].created);
     pgq_stat_rows_free(rows, n);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE NOT aggregated"), 0);
     CHECK_INT(stat_count("mail", "successful", 10), 3);
@@ -394,9 +400,10 @@ TEST(prune_old_log_and_statistics)
              "(102, 'successful', 0, 'x', now() - interval '1 hour'), "
              "(%lld, 'failed', 0, 'mail', now() - interval '5 days')",
              (long long)held);
-    tdb_exec("INSERT INTO pgqueuer_statistics (created, count, priority, status, entrypoint) "
-             "VALUES (now() - interval '3 days', 5, 0, 'successful', 'x'), "
-             "(now() - interval '1 hour', 5, 0, 'successful', 'x')");
+    tdb_exec(
+        "INSERT INTO pgqueuer_statistics (created, count, priority, status, entrypoint) "
+        "VALUES (now() - interval '3 days', 5, 0, 'successful', 'x'), "
+        "(now() - interval '1 hour', 5, 0, 'successful', 'x')");
     pgq_client *c = tdb_client(NULL);
     uint64_t logs = 0, stats = 0;
     CHECK_INT(pgq_prune(c, -1, &logs, &stats), PGQ_EINVAL);
@@ -405,8 +412,9 @@ TEST(prune_old_log_and_statistics)
     CHECK_INT(stats, 1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = 102"), 1);
     /* The held job keeps its history (its error). */
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld",
-                      (long long)held), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld", (long long)held),
+        1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_statistics"), 1);
     CHECK_OK(c, pgq_prune(c, 86400, &logs, &stats));
     CHECK_INT(logs, 0);
@@ -419,7 +427,8 @@ TEST(job_get_and_log_history)
     int64_t id = tdb_int("INSERT INTO pgqueuer (priority, status, entrypoint, payload, "
                          "headers, dedupe_key) VALUES (4, 'failed', 'mail', "
                          "'\\x00ff410a'::bytea, '{\"k\": \"v\"}', 'key-1') RETURNING id");
-    tdb_exec("INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, traceback, created) "
+    tdb_exec("INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, traceback, "
+             "created) "
              "VALUES (%lld, 'queued', 4, 'mail', NULL, now() - interval '2 s'), "
              "(%lld, 'failed', 4, 'mail', '{\"exception_type\": \"ValueError\", "
              "\"exception_message\": \"bad\"}', now())",
