@@ -8,8 +8,8 @@
  * COMMITTED transaction a fresh snapshot, so the claim that follows counts
  * the picks of every claimer that held the lock before us, and the limit
  * holds even between workers racing each other (PgQueuer's does not: its
- * issue #761). Both statements travel in one libpq pipeline, which the
- * server runs as one implicit transaction: still one round trip.
+ * issue #761). Both statements travel in one libpq pipeline, wrapped in a
+ * READ COMMITTED transaction of their own: still one round trip.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -152,43 +152,68 @@ static int pipeline_status(pgq_client *c, PGresult **res, int nq)
     for (int i = 0; i < nq; i++)
         if (!res[i] || PQresultStatus(res[i]) == PGRES_FATAL_ERROR)
             return pgq__check(c, res[i]);
-    for (int i = 0; i < nq; i++)
-        if (PQresultStatus(res[i]) != PGRES_TUPLES_OK)
-            return pgq__fail(c, PGQ_ESQL, "claim: unexpected result %s",
-                             PQresStatus(PQresultStatus(res[i])));
+    for (int i = 0; i < nq; i++) {
+        ExecStatusType st = PQresultStatus(res[i]);
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+            return pgq__fail(c, PGQ_ESQL, "claim: unexpected result %s", PQresStatus(st));
+    }
     pgq__clear_error(c);
     return PGQ_OK;
 }
 
-/* Sends claim_lock then claim as one pipelined implicit transaction and
- * returns the claim's result. */
+/* Queues the statements of a locked claim; false if libpq refused one. */
+static bool send_locked_claim(PGconn *conn, bool own_tx, const char *locks,
+                              const char *const *values)
+{
+    char lock_name[16], claim_name[16];
+    snprintf(lock_name, sizeof lock_name, "pgq_%d", (int)PGQ__CLAIM_LOCK);
+    snprintf(claim_name, sizeof claim_name, "pgq_%d", (int)PGQ__CLAIM);
+    /* The lock only helps if the claim's snapshot is taken after it is
+     * granted, which READ COMMITTED guarantees whatever the session's
+     * default isolation. */
+    if (own_tx && !PQsendQueryParams(conn, "BEGIN ISOLATION LEVEL READ COMMITTED", 0,
+                                     NULL, NULL, NULL, NULL, 0))
+        return false;
+    if (!PQsendQueryPrepared(conn, lock_name, 1, &locks, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(conn, claim_name, CLAIM_PARAMS, values, NULL, NULL, 0))
+        return false;
+    if (own_tx && !PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+        return false;
+    return PQpipelineSync(conn) == 1;
+}
+
+/* Sends [BEGIN,] claim_lock, claim[, COMMIT] as one pipeline (one round
+ * trip) and returns the claim's result. Inside the caller's transaction the
+ * lock is held until the caller commits. */
 static PGresult *locked_claim(pgq_client *c, const claim_params *p,
                               const char *const *values, int *rc)
 {
-    char lock_name[16], claim_name[16];
-    PGresult *res[2] = {NULL, NULL};
-    const char *locks = p->locks.data;
-    if ((*rc = pgq__prepare(c, PGQ__CLAIM_LOCK, lock_name)) != PGQ_OK ||
-        (*rc = pgq__prepare(c, PGQ__CLAIM, claim_name)) != PGQ_OK)
+    char name[16];
+    PGresult *res[4] = {NULL, NULL, NULL, NULL};
+    bool own_tx = PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+    int nq = own_tx ? 4 : 2, claim_at = own_tx ? 2 : 1;
+    if ((*rc = pgq__prepare(c, PGQ__CLAIM_LOCK, name)) != PGQ_OK ||
+        (*rc = pgq__prepare(c, PGQ__CLAIM, name)) != PGQ_OK)
         return NULL;
     if (!PQenterPipelineMode(c->conn)) {
-        *rc = pgq__check(c, NULL);
+        *rc = pgq__fail(c, PGQ_ESTATE, "claim: cannot enter pipeline mode: %s",
+                        PQerrorMessage(c->conn));
         return NULL;
     }
-    if (PQsendQueryPrepared(c->conn, lock_name, 1, &locks, NULL, NULL, 0) &&
-        PQsendQueryPrepared(c->conn, claim_name, CLAIM_PARAMS, values, NULL, NULL, 0) &&
-        PQpipelineSync(c->conn))
-        read_pipeline(c->conn, res, 2);
+    if (send_locked_claim(c->conn, own_tx, p->locks.data, values))
+        read_pipeline(c->conn, res, nq);
     PQexitPipelineMode(c->conn);
-    *rc = pipeline_status(c, res, 2);
+    *rc = pipeline_status(c, res, nq);
+    /* A failure inside our BEGIN left the transaction aborted: end it. */
+    if (own_tx && PQtransactionStatus(c->conn) == PQTRANS_INERROR)
+        PQclear(PQexec(c->conn, "ROLLBACK"));
     if (*rc != PGQ_OK && PQstatus(c->conn) == CONNECTION_BAD)
         memset(c->prepared, 0, sizeof c->prepared);
-    PQclear(res[0]);
-    if (*rc != PGQ_OK) {
-        PQclear(res[1]);
-        return NULL;
-    }
-    return res[1];
+    PGresult *claim = *rc == PGQ_OK ? res[claim_at] : NULL;
+    for (int i = 0; i < nq; i++)
+        if (res[i] != claim)
+            PQclear(res[i]);
+    return claim;
 }
 
 int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n_eps,

@@ -261,17 +261,25 @@ TEST(poison_job_held_after_max_takeovers)
 
 /* ---- Eight racing claimers against one limit ----------------------------- */
 
-enum { RACERS = 8, RACE_JOBS = 3000, LIMIT = 2 };
+enum { RACERS = 8, LIMIT = 2 };
 
 static atomic_int claims_made, jobs_done, race_over;
 static atomic_int racer_errors;
+static const char *racer_isolation; /* session default of the racers */
 
+/* Claims with the limit, holds each job a moment, completes it. */
 static void *racer(void *arg)
 {
     const char *qm = arg;
     pgq_client *c = tdb_client(NULL);
+    if (racer_isolation) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SET default_transaction_isolation = '%s'", racer_isolation);
+        PQclear(PQexec(pgq_client_conn(c), sql));
+    }
     pgq_claim_entrypoint ep = {.entrypoint = "race", .concurrency_limit = LIMIT};
     pgq_claim_opts o = {.queue_manager_id = qm, .batch_size = 3};
+    unsigned seed = (unsigned)qm[35];
     while (!atomic_load(&race_over)) {
         pgq_job_set set;
         if (pgq_claim(c, &ep, 1, &o, &set) != PGQ_OK) {
@@ -280,6 +288,7 @@ static void *racer(void *arg)
         }
         atomic_fetch_add(&claims_made, 1);
         for (size_t i = 0; i < set.count; i++) {
+            usleep(rand_r(&seed) % 1000);
             pgq_outcome out = {.job_id = set.jobs[i].id, .status = PGQ_SUCCESSFUL};
             size_t resolved = 0;
             if (pgq_complete(c, qm, &out, 1, &resolved) != PGQ_OK || resolved != 1)
@@ -292,27 +301,36 @@ static void *racer(void *arg)
     return NULL;
 }
 
-TEST(eight_racers_never_exceed_the_limit)
+/* A second witness inside the database: after every statement that picks,
+ * count the picked rows as the claiming transaction sees them (its own
+ * picks plus everything committed), and keep any count over the limit. */
+static void install_witness(void)
 {
-    pgq_client *c = setup();
-    /* A second witness inside the database: after every statement that
-     * picks, count the picked rows as the claiming transaction sees them
-     * (its own picks plus everything committed). */
+    tdb_exec("DROP TABLE IF EXISTS over_limit");
     tdb_exec("CREATE TABLE over_limit (n bigint, at timestamptz DEFAULT clock_timestamp())");
-    tdb_exec("CREATE FUNCTION check_limit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    tdb_exec("CREATE OR REPLACE FUNCTION check_limit() RETURNS trigger LANGUAGE plpgsql AS $$ "
              "DECLARE n bigint; BEGIN SELECT count(*) INTO n FROM pgqueuer "
              "WHERE status = 'picked' AND entrypoint = 'race'; "
              "IF n > %d THEN INSERT INTO over_limit (n) VALUES (n); END IF; "
              "RETURN NULL; END $$", LIMIT);
     tdb_exec("CREATE TRIGGER check_limit AFTER UPDATE ON pgqueuer "
              "FOR EACH STATEMENT EXECUTE FUNCTION check_limit()");
+}
+
+/* Eight claimers, each its own client, race for `jobs` jobs under a limit
+ * of 2 while the monitor samples the picked rows from its own connection. */
+static void race(int jobs, const char *isolation)
+{
+    pgq_client *c = setup();
+    install_witness();
     pgq_bulk *b = NULL;
     CHECK_OK(c, pgq_bulk_begin(c, &b));
-    for (int i = 0; i < RACE_JOBS; i++) {
+    for (int i = 0; i < jobs; i++) {
         pgq_new_job j = {.entrypoint = "race", .priority = i % 4};
         CHECK_OK(c, pgq_bulk_add(b, &j));
     }
     CHECK_OK(c, pgq_bulk_finish(b, NULL));
+    racer_isolation = isolation;
     static char qms[RACERS][40];
     pthread_t th[RACERS];
     double t0 = now_s();
@@ -320,9 +338,8 @@ TEST(eight_racers_never_exceed_the_limit)
         snprintf(qms[i], sizeof qms[i], "00000000-0000-4000-8000-%012d", i + 1);
         pthread_create(&th[i], NULL, racer, qms[i]);
     }
-    /* The monitor: how many rows are picked, sampled as fast as it can. */
     long long max_seen = 0, samples = 0;
-    while (atomic_load(&jobs_done) < RACE_JOBS && now_s() - t0 < 100 &&
+    while (atomic_load(&jobs_done) < jobs && now_s() - t0 < 100 &&
            !atomic_load(&racer_errors)) {
         long long n = tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'");
         max_seen = n > max_seen ? n : max_seen;
@@ -331,18 +348,53 @@ TEST(eight_racers_never_exceed_the_limit)
     atomic_store(&race_over, 1);
     for (int i = 0; i < RACERS; i++)
         pthread_join(th[i], NULL);
-    double secs = now_s() - t0;
     printf("# %d claims by %d racers, %d jobs in %.1f s; monitor: %lld samples, "
            "at most %lld picked\n", atomic_load(&claims_made), RACERS,
-           atomic_load(&jobs_done), secs, samples, max_seen);
+           atomic_load(&jobs_done), now_s() - t0, samples, max_seen);
     CHECK_INT(atomic_load(&racer_errors), 0);
-    CHECK_INT(atomic_load(&jobs_done), RACE_JOBS);
+    CHECK_INT(atomic_load(&jobs_done), jobs);
     CHECKF(max_seen <= LIMIT, "the monitor saw %lld picked rows", max_seen);
+    CHECK_INT(max_seen, LIMIT); /* the limit was reached, so it was tested */
     CHECK_INT(tdb_int("SELECT count(*) FROM over_limit"), 0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
-              RACE_JOBS);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), jobs);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
-    CHECK(atomic_load(&claims_made) >= RACE_JOBS / 3);
+    CHECK(atomic_load(&claims_made) >= jobs / 3);
+    pgq_client_free(c);
+}
+
+TEST(eight_racers_never_exceed_the_limit)
+{
+    race(3000, NULL);
+}
+
+/* The lock only works if the claim's snapshot follows it; a session that
+ * defaults to REPEATABLE READ must not break the limit. */
+TEST(racers_defaulting_to_repeatable_read)
+{
+    race(1000, "repeatable read");
+}
+
+TEST(claim_inside_callers_transaction)
+{
+    pgq_client *c = setup();
+    enqueue_n(c, "t", 3, 0);
+    PGconn *conn = pgq_client_conn(c);
+    PQclear(PQexec(conn, "BEGIN"));
+    pgq_claim_entrypoint ep = {.entrypoint = "t", .concurrency_limit = 2};
+    pgq_job_set set;
+    CHECK_INT(claim(c, &ep, 1, QM1, 10, &set), 2);
+    pgq_job_set_free(&set);
+    CHECK_INT(PQtransactionStatus(conn), PQTRANS_INTRANS);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'"), 0);
+    PQclear(PQexec(conn, "ROLLBACK"));
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued'"), 3);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'picked'"), 0);
+    /* After a failed claim the connection is usable (no transaction left). */
+    pgq_claim_opts bad = {.queue_manager_id = "nope", .batch_size = 1};
+    CHECK_INT(pgq_claim(c, &ep, 1, &bad, &set), PGQ_ESQL);
+    CHECK_INT(PQtransactionStatus(conn), PQTRANS_IDLE);
+    CHECK_INT(claim(c, &ep, 1, QM1, 10, &set), 2);
+    pgq_job_set_free(&set);
     pgq_client_free(c);
 }
 
@@ -453,6 +505,8 @@ int main(int argc, char **argv)
         CASE(stale_job_taken_over_even_when_limit_full),
         CASE(poison_job_held_after_max_takeovers),
         CASE(eight_racers_never_exceed_the_limit),
+        CASE(racers_defaulting_to_repeatable_read),
+        CASE(claim_inside_callers_transaction),
         CASE(witnesses_catch_an_unlocked_race),
         CASE(requests_per_second_across_two_clients),
     };
