@@ -2,7 +2,7 @@
  * plugin_example.c: a worker plug-in for `pgq run`.
  *
  *   pgq run build/examples/plugin_example.so -- [--record FILE]
- *           [--entrypoints A,B,...] [--fail-every N]
+ *           [--entrypoints A,B,...] [--fail-every N] [--sleep-ms N]
  *
  * A plug-in is a shared object exporting one function,
  * pgq_plugin_setup(worker, argc, argv), which registers its entrypoints
@@ -19,8 +19,8 @@
  *   A, B, ...    (--entrypoints) succeed at once, like hello
  * With --record FILE every run appends "<job id> <entrypoint>\n" to FILE
  * (one write(2) on an O_APPEND file, so concurrent runs do not mix lines):
- * the tests count runs this way. With --fail-every N the named entrypoints
- * fail every Nth job id.
+ * the tests count runs this way. With --fail-every N, hello and the named
+ * entrypoints fail every Nth job id; with --sleep-ms N they take N ms.
  *
  * Handlers run on the worker's thread pool, so they must be thread-safe;
  * this one keeps only read-only state after setup.
@@ -38,6 +38,7 @@
 typedef struct example {
     int record_fd;   /* -1: no recording */
     long fail_every; /* 0: never */
+    long sleep_ms;   /* work time of hello and the named entrypoints */
 } example;
 
 /* One instance per process: pgq run loads a plug-in once. */
@@ -53,17 +54,6 @@ static void record(const pgq_job *job)
         return; /* a test would notice the missing line */
 }
 
-static int hello(const pgq_job *job, pgq_job_ctx *ctx)
-{
-    (void)ctx;
-    record(job);
-    if (state.fail_every > 0 && job->id % state.fail_every == 0) {
-        pgq_job_ctx_error(ctx, "ExampleError", "every Nth job fails (--fail-every)", NULL);
-        return 1;
-    }
-    return 0;
-}
-
 static int fail(const pgq_job *job, pgq_job_ctx *ctx)
 {
     char msg[200];
@@ -76,6 +66,20 @@ static int fail(const pgq_job *job, pgq_job_ctx *ctx)
     return 1;
 }
 
+/* Sleeps ms in small steps, so a cancellation (or an immediate stop) is
+ * noticed quickly; false if cancelled. */
+static bool nap(pgq_job_ctx *ctx, long ms)
+{
+    for (long slept = 0; slept < ms; slept += 10) {
+        if (pgq_job_ctx_cancelled(ctx))
+            return false;
+        long step = ms - slept < 10 ? ms - slept : 10;
+        struct timespec ts = {0, step * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
 static int sleep_ms(const pgq_job *job, pgq_job_ctx *ctx)
 {
     char buf[32] = "0";
@@ -84,16 +88,23 @@ static int sleep_ms(const pgq_job *job, pgq_job_ctx *ctx)
         memcpy(buf, job->payload, job->payload_len);
         buf[job->payload_len] = '\0';
     }
-    long ms = strtol(buf, NULL, 10);
-    /* Sleep in small steps so a cancellation (or an immediate stop) is
-     * noticed quickly. */
-    for (long slept = 0; slept < ms; slept += 10) {
-        if (pgq_job_ctx_cancelled(ctx)) {
-            pgq_job_ctx_error(ctx, "Cancelled", "stopped sleeping: cancelled", NULL);
-            return 1;
-        }
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
+    if (!nap(ctx, strtol(buf, NULL, 10))) {
+        pgq_job_ctx_error(ctx, "Cancelled", "stopped sleeping: cancelled", NULL);
+        return 1;
+    }
+    return 0;
+}
+
+static int hello(const pgq_job *job, pgq_job_ctx *ctx)
+{
+    record(job);
+    if (state.sleep_ms > 0 && !nap(ctx, state.sleep_ms)) {
+        pgq_job_ctx_error(ctx, "Cancelled", "interrupted", NULL);
+        return 1;
+    }
+    if (state.fail_every > 0 && job->id % state.fail_every == 0) {
+        pgq_job_ctx_error(ctx, "ExampleError", "every Nth job fails (--fail-every)", NULL);
+        return 1;
     }
     return 0;
 }
@@ -136,6 +147,8 @@ static int parse(int argc, char **argv, const char **list)
             *list = next;
         } else if (strcmp(argv[i], "--fail-every") == 0 && next) {
             state.fail_every = strtol(next, NULL, 10);
+        } else if (strcmp(argv[i], "--sleep-ms") == 0 && next) {
+            state.sleep_ms = strtol(next, NULL, 10);
         } else {
             fprintf(stderr, "plugin_example: unknown argument '%s'\n", argv[i]);
             return -1;

@@ -241,7 +241,7 @@ static int flush_some(pgq_worker *w, double now)
     if (rc != PGQ_OK)
         return rc;
     if (resolved < n)
-        pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
+        pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL,
                   "%zu of %zu outcome(s) not recorded: those jobs were cancelled, "
                   "marked failed or taken over meanwhile", n - resolved, n);
     for (size_t i = 0; i < n; i++) {

@@ -1,0 +1,133 @@
+# cli_run_faults.sh: workers under faults. SIGKILL one of two workers in
+# the middle of a run: its jobs are taken over after the retry_timer and
+# every job still ends with exactly one terminal log row (a job running at
+# the kill may run twice: at-least-once). A second SIGTERM stops a worker at
+# once, killing its commands, and hands their jobs back. PostgreSQL
+# restarting under running workers (pg_ctl stop -m fast, start): they
+# reconnect by themselves, log it once, and every job is accounted for.
+# PGQ_TEST_JOBS sets the number of jobs (default 3000).
+. "$(dirname "$0")/../lib.sh"
+set -e
+TMP=$(mktemp -d)
+chmod 755 "$TMP"
+trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$TMP" "$T_OUT" "$T_ERR"' EXIT
+PLUGIN="$PGQ_BUILD/examples/plugin_example.so"
+: "${PGQ_TEST_CLUSTER:?the test cluster (set by tests/run)}"
+N=${PGQ_TEST_JOBS:-3000}
+N=$(( N / 3 * 3 ))
+
+wait_sql() {
+    local end=$(( $(date +%s) + ${2:-60} ))
+    while [ "$(sql "$1" 2>/dev/null)" != t ]; do
+        [ "$(date +%s)" -ge "$end" ] && return 1
+        sleep 0.1
+    done
+}
+
+fresh() {
+    sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
+    : >"$TMP/ran"
+    for ep in ep_a ep_b ep_c; do
+        seq 1 $(( N / 3 )) | "$PGQ" queue "$ep" --stdin >/dev/null
+    done
+}
+
+ran_ids() { cut -d' ' -f1 "$TMP/ran" | sort -n; }
+
+accounted() { # "what": one terminal row per job, none missing, nothing left
+    local what=$1
+    check_eq "$what: the queue is empty" "$(sql "SELECT count(*) FROM pgqueuer")" 0
+    check_eq "$what: every job has a terminal log row" \
+        "$(sql "SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = 'successful'")" "$N"
+    check_eq "$what: exactly one each" \
+        "$(sql "SELECT count(*) FROM (SELECT job_id FROM pgqueuer_log
+                WHERE status IN ('successful','exception','failed','canceled','deleted')
+                GROUP BY job_id HAVING count(*) <> 1) d")" 0
+    check_eq "$what: every job ran" "$(ran_ids | uniq | wc -l)" "$N"
+    echo "# $what: $(ran_ids | uniq -d | wc -l) job(s) ran twice"
+}
+
+expect_exit 0 "install" "$PGQ" install
+
+# ---- Acceptance 3: SIGKILL of one of two workers -------------------------------------------
+fresh
+ARGS=(--log-level warn --max-concurrent-tasks 8 --heartbeat-timeout 2s
+      "$PLUGIN" -- --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 20)
+"$PGQ" run "${ARGS[@]}" 2>"$TMP/victim.err" &
+victim=$!
+"$PGQ" run --mode drain "${ARGS[@]}" 2>"$TMP/survivor.err" &
+survivor=$!
+wait_sql "SELECT count(*) >= $N / 4 FROM pgqueuer_log WHERE status = 'successful'"
+held=$(sql "SELECT count(*) FROM pgqueuer WHERE status = 'picked'")
+kill -KILL $victim
+wait $victim || true
+start=$(date +%s)
+rc=0
+wait $survivor || rc=$?
+check_eq "the survivor drains the rest and exits 0" "$rc" 0
+echo "# SIGKILL with $held job(s) picked; the survivor finished $(( $(date +%s) - start ))s later"
+accounted "after SIGKILL"
+check_eq "the killed worker's jobs were taken over (picked twice)" \
+    "$(sql "SELECT count(*) > 0 FROM (SELECT job_id FROM pgqueuer_log WHERE status = 'picked'
+            GROUP BY job_id HAVING count(*) > 1) t")" t
+check_eq "nothing was held as poison" "$(sql "SELECT count(*) FROM pgqueuer_log WHERE status = 'failed'")" 0
+
+# ---- A second SIGTERM: stop at once, commands killed, jobs handed back ---------------------------
+sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
+seq 1 6 | "$PGQ" queue long --stdin >/dev/null
+"$PGQ" run --log-level info --max-concurrent-tasks 4 --exec "long=sleep 9.75" 2>"$TMP/w.err" &
+w=$!
+wait_sql "SELECT count(*) = 4 FROM pgqueuer WHERE status = 'picked'" 20
+sleep 0.3
+kill -TERM $w
+sleep 0.3
+kill -TERM $w
+start=$(date +%s.%N)
+rc=0
+wait $w || rc=$?
+check_eq "exit 0 after the second SIGTERM" "$rc" 0
+check_eq "it stopped at once" "$(echo "$(date +%s.%N) - $start < 2" | bc)" 1
+check_eq "its commands were killed" "$(pgrep -f 'sleep 9.75' | wc -l)" 0
+check_eq "every job is back in the queue, none logged as done" \
+    "$(sql "SELECT count(*) FILTER (WHERE status = 'queued' AND queue_manager_id IS NULL)
+            || ',' || (SELECT count(*) FROM pgqueuer_log WHERE status NOT IN ('queued','picked'))
+            FROM pgqueuer")" "6,0"
+check_match "it said so" "$(cat "$TMP/w.err")" "stopping now: cancelling 4 running job"
+check_match "and handed them back" "$(cat "$TMP/w.err")" "handed 4 job\(s\) back"
+
+# ---- Acceptance 4: the database restarts under two running workers ---------------------------------
+restart_db() {
+    "$PGQ" local stop --dir "$PGQ_TEST_CLUSTER" >/dev/null
+    sleep 0.5
+    "$PGQ" local start --dir "$PGQ_TEST_CLUSTER" --fast >/dev/null
+}
+
+restart_run() { # "what" ARGS...
+    local what=$1
+    shift
+    fresh
+    "$PGQ" run --mode drain --heartbeat-timeout 5s "$@" 2>"$TMP/w1.err" &
+    local p1=$!
+    "$PGQ" run --mode drain --heartbeat-timeout 5s "$@" 2>"$TMP/w2.err" &
+    local p2=$!
+    wait_sql "SELECT count(*) >= $N / 3 FROM pgqueuer_log WHERE status = 'successful'"
+    restart_db
+    local rc1=0 rc2=0
+    wait $p1 || rc1=$?
+    wait $p2 || rc2=$?
+    check_eq "$what: both workers recover and exit 0" "$rc1,$rc2" "0,0"
+    check_eq "$what: no errors logged" "$(grep -hc ' error ' "$TMP/w1.err" "$TMP/w2.err" | paste -sd,)" "0,0"
+    check_eq "$what: each logged the loss once" \
+        "$(grep -c 'reconnecting' "$TMP/w1.err"),$(grep -c 'reconnecting' "$TMP/w2.err")" "1,1"
+    check_eq "$what: and the reconnect once" \
+        "$(grep -c 'reconnected to the database' "$TMP/w1.err"),$(grep -c 'reconnected to the database' "$TMP/w2.err")" \
+        "1,1"
+    accounted "$what: after a database restart"
+}
+EXEC=()
+for ep in ep_a ep_b ep_c; do EXEC+=(--exec "$ep=echo \$PGQ_JOB_ID >>$TMP/ran"); done
+restart_run "--exec" --log-level info "${EXEC[@]}"
+restart_run "plug-in" --log-level info --max-concurrent-tasks 8 "$PLUGIN" -- \
+    --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 5
+
+done_testing
