@@ -1,9 +1,22 @@
 -- list_failed: the held (`failed`) jobs with their latest error (SPEC 6).
 -- $1 integer limit (NULL: all), $2 text entrypoint (NULL: all), $3 boolean
--- newest failure first. failed_at is the latest `failed` log row (the job's
--- updated time if the log was pruned); the error comes from that row's
--- traceback record, NULL when it has none (e.g. held by an older PgQueuer).
+-- newest failure first. A job's `updated` is set by the statement that held
+-- it, so the jobs are chosen and ordered by it first, and only the chosen
+-- ones look up their latest `failed` log row: a short list of a long
+-- backlog stays cheap. failed_at is that row's time (`updated` if the log
+-- was pruned); the error comes from its traceback record, NULL when it has
+-- none (e.g. a job held by an older PgQueuer).
 
+WITH held AS (
+    SELECT q.*
+    FROM {Q:pgqueuer} q
+    WHERE q.status = 'failed'
+      AND ($2::text IS NULL OR q.entrypoint = $2::text)
+    ORDER BY CASE WHEN $3::boolean THEN -extract(epoch FROM q.updated)
+                  ELSE extract(epoch FROM q.updated) END,
+             CASE WHEN $3::boolean THEN -q.id ELSE q.id END
+    LIMIT $1::integer
+)
 SELECT q.id, q.priority, q.attempts, q.status, q.entrypoint, q.payload,
        q.headers::text AS headers, q.dedupe_key, q.queue_manager_id::text AS queue_manager_id,
        extract(epoch FROM q.created)::float8 AS created,
@@ -13,17 +26,14 @@ SELECT q.id, q.priority, q.attempts, q.status, q.entrypoint, q.payload,
        extract(epoch FROM coalesce(l.created, q.updated))::float8 AS failed_at,
        l.traceback ->> 'exception_type' AS error_type,
        l.traceback ->> 'exception_message' AS error_message
-FROM {Q:pgqueuer} q
+FROM held q
 LEFT JOIN LATERAL (
     SELECT g.created, g.traceback
     FROM {Q:pgqueuer_log} g
     WHERE g.job_id = q.id AND g.status = 'failed'
-    ORDER BY g.created DESC, g.id DESC
+    ORDER BY g.created DESC
     LIMIT 1
 ) l ON true
-WHERE q.status = 'failed'
-  AND ($2::text IS NULL OR q.entrypoint = $2::text)
-ORDER BY CASE WHEN $3::boolean THEN -extract(epoch FROM coalesce(l.created, q.updated))
-              ELSE extract(epoch FROM coalesce(l.created, q.updated)) END,
-         CASE WHEN $3::boolean THEN -q.id ELSE q.id END
-LIMIT $1::integer;
+ORDER BY CASE WHEN $3::boolean THEN -extract(epoch FROM q.updated)
+              ELSE extract(epoch FROM q.updated) END,
+         CASE WHEN $3::boolean THEN -q.id ELSE q.id END;
