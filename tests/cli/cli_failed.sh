@@ -161,6 +161,12 @@ b3=$(queued billing 0 00ff00)
 "$PGQ" mark-failed --job-ids "$b3" >/dev/null
 expect_exit 0 "requeue keeps the payload untouched" "$PGQ" requeue "$b3"
 check_eq "NUL and 0xff bytes kept" "$(sql "SELECT encode(payload, 'hex') FROM pgqueuer WHERE id = $b3")" "00ff00"
+b4=$(queued billing 0 00)
+"$PGQ" mark-failed --job-ids "$b4" >/dev/null
+run sh -c "printf 'from\\000stdin' | \"\$0\" requeue \"\$1\" --payload-file -" "$PGQ" "$b4"
+check_eq "requeue --payload-file - reads stdin" "$RC" 0
+check_eq "stdin payload byte for byte" "$(sql "SELECT encode(payload, 'hex') FROM pgqueuer WHERE id = $b4")" \
+    "66726f6d00737464696e"
 rm -f "$tmp"
 
 # ---- Dedupe keys ---------------------------------------------------------------------------
