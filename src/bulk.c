@@ -20,9 +20,9 @@ enum { CHUNK_JOBS = 5000, CHUNK_BYTES = 8 << 20 };
 struct pgq_bulk {
     pgq_client *c;
     pgq__batch batch;
-    uint64_t count;  /* jobs inserted by the chunks sent so far */
-    bool savepoint;  /* the caller had a transaction open */
-    int failed;      /* status of the first failed chunk, PGQ_OK if none */
+    uint64_t count; /* jobs inserted by the chunks sent so far */
+    bool savepoint; /* the caller had a transaction open */
+    int failed;     /* status of the first failed chunk, PGQ_OK if none */
 };
 
 /* Runs a rollback without touching the handle's error: the message that
@@ -90,8 +90,9 @@ int pgq_bulk_finish(pgq_bulk *b, uint64_t *count)
     if (rc == PGQ_OK)
         rc = pgq__exec_command(c, b->savepoint ? "RELEASE SAVEPOINT pgq_bulk" : "COMMIT");
     if (rc != PGQ_OK && rc != PGQ_ECONNECT)
-        quiet(c, b->savepoint ? "ROLLBACK TO SAVEPOINT pgq_bulk; RELEASE SAVEPOINT pgq_bulk"
-                              : "ROLLBACK");
+        quiet(c, b->savepoint
+                     ? "ROLLBACK TO SAVEPOINT pgq_bulk; RELEASE SAVEPOINT pgq_bulk"
+                     : "ROLLBACK");
     if (count)
         *count = rc == PGQ_OK ? b->count : 0;
     bulk_free(b);
@@ -102,7 +103,8 @@ void pgq_bulk_abort(pgq_bulk *b)
 {
     if (!b)
         return;
-    quiet(b->c, b->savepoint ? "ROLLBACK TO SAVEPOINT pgq_bulk; RELEASE SAVEPOINT pgq_bulk"
-                             : "ROLLBACK");
+    quiet(b->c, b->savepoint
+                    ? "ROLLBACK TO SAVEPOINT pgq_bulk; RELEASE SAVEPOINT pgq_bulk"
+                    : "ROLLBACK");
     bulk_free(b);
 }

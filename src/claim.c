@@ -230,8 +230,9 @@ int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n_eps,
         rc = pgq__fail(c, PGQ_ENOMEM, "out of memory");
         goto out;
     }
-    const char *values[CLAIM_PARAMS] = {p.batch, p.eps.data, p.timers.data, p.limits.data,
-                                        p.rates.data, opts->queue_manager_id,
+    const char *values[CLAIM_PARAMS] = {p.batch,       p.eps.data,
+                                        p.timers.data, p.limits.data,
+                                        p.rates.data,  opts->queue_manager_id,
                                         p.takeovers};
     r = p.any_locks ? locked_claim(c, &p, values, &rc)
                     : pgq__exec(c, PGQ__CLAIM, CLAIM_PARAMS, values, NULL, NULL, &rc);

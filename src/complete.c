@@ -15,8 +15,11 @@
 /* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
 static size_t utf8_len(const unsigned char *s)
 {
-    size_t n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3
-             : (s[0] >> 3) == 30 ? 4 : 0;
+    size_t n = s[0] < 0x80         ? 1
+               : (s[0] >> 5) == 6  ? 2
+               : (s[0] >> 4) == 14 ? 3
+               : (s[0] >> 3) == 30 ? 4
+                                   : 0;
     for (size_t i = 1; i < n; i++)
         if ((s[i] >> 6) != 2)
             return 0;
@@ -61,8 +64,8 @@ typedef struct outcome_arrays {
 
 static pgq__buf *array_at(outcome_arrays *a, int i)
 {
-    pgq__buf *all[] = {&a->ids, &a->statuses, &a->delays, &a->types, &a->messages,
-                       &a->details};
+    pgq__buf *all[] = {&a->ids,   &a->statuses, &a->delays,
+                       &a->types, &a->messages, &a->details};
     return all[i];
 }
 
@@ -124,8 +127,8 @@ static size_t first_count(const PGresult *r)
     return PQntuples(r) > 0 ? (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
 }
 
-int pgq_complete(pgq_client *c, const char *queue_manager_id,
-                 const pgq_outcome *outcomes, size_t n, size_t *resolved)
+int pgq_complete(pgq_client *c, const char *queue_manager_id, const pgq_outcome *outcomes,
+                 size_t n, size_t *resolved)
 {
     outcome_arrays a = {0};
     PGresult *r = NULL;
@@ -152,8 +155,8 @@ out:
     return rc;
 }
 
-int pgq_retry(pgq_client *c, const char *queue_manager_id, int64_t job_id,
-              double delay, const char *reason)
+int pgq_retry(pgq_client *c, const char *queue_manager_id, int64_t job_id, double delay,
+              const char *reason)
 {
     char id[24], secs[32];
     pgq__buf why = {0};
@@ -208,8 +211,7 @@ int pgq_heartbeat(pgq_client *c, const char *queue_manager_id, const int64_t *id
     return for_picked(c, PGQ__HEARTBEAT, queue_manager_id, ids, n);
 }
 
-int pgq_release(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
-                size_t n)
+int pgq_release(pgq_client *c, const char *queue_manager_id, const int64_t *ids, size_t n)
 {
     return for_picked(c, PGQ__RELEASE, queue_manager_id, ids, n);
 }

@@ -211,9 +211,8 @@ int pgq_enqueue(pgq_client *c, const pgq_new_job *jobs, size_t n,
         rc = pgq__batch_add(c, &b, &jobs[i], i);
     if (rc != PGQ_OK)
         goto out;
-    r = pgq__batch_exec(c, &b,
-                        on_conflict == PGQ_CONFLICT_SKIP ? PGQ__ENQUEUE_SKIP : PGQ__ENQUEUE,
-                        &rc);
+    r = pgq__batch_exec(
+        c, &b, on_conflict == PGQ_CONFLICT_SKIP ? PGQ__ENQUEUE_SKIP : PGQ__ENQUEUE, &rc);
     if (r)
         rc = collect_ids(c, r, n, ids);
 out:

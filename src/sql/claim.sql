@@ -20,9 +20,15 @@
 -- on created is there to make that range look narrow to the planner), a
 -- job's log rows only through (job_id, created), and the UPDATE finds its
 -- rows by primary key from an array rather than a join it might hash.
+-- Stale candidates are searched through the index of picked rows by
+-- `updated`: every writer sets updated and heartbeat together when it
+-- picks, and heartbeats only move heartbeat forward, so a stale job was
+-- also picked before the oldest cut-off; running jobs picked recently are
+-- never scanned.
 
 WITH params AS (
-    SELECT p.entrypoint, p.retry_timer, p.concurrency_limit, p.rps,
+    SELECT p.entrypoint, p.concurrency_limit, p.rps,
+           now() - make_interval(secs => p.retry_timer) AS stale_before,
            greatest(1.0, 1.0 / nullif(p.rps, 0)) AS rate_window
     FROM unnest($2::text[], $3::float8[], $4::int4[], $5::float8[])
          AS p(entrypoint, retry_timer, concurrency_limit, rps)
@@ -56,8 +62,8 @@ stale AS (
     SELECT q.id, q.priority, q.queue_manager_id AS old_qm
     FROM {Q:pgqueuer} q
     JOIN params p ON p.entrypoint = q.entrypoint
-    WHERE q.status = 'picked'
-      AND q.heartbeat < now() - make_interval(secs => p.retry_timer)
+    WHERE q.status = 'picked' AND q.heartbeat < p.stale_before
+      AND q.updated < (SELECT max(stale_before) FROM params)
     ORDER BY q.heartbeat, q.id
     LIMIT $1::int
     FOR UPDATE OF q SKIP LOCKED

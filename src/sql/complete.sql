@@ -7,7 +7,10 @@
 -- concurrent cancel, mark-failed or take-over got there first, and such a
 -- job is neither changed nor logged. Rows are found by primary key from $2
 -- and each finds its outcome with array_position, so the first outcome
--- given for a job wins and no join can turn quadratic in the plan.
+-- given for a job wins and no join can turn quadratic in the plan. The
+-- status is compared with a sub-select, not a literal, so the planner
+-- cannot pick the partial index of picked rows (it would scan every
+-- running job of the fleet when its statistics say few are picked).
 -- successful/exception/canceled delete the row; failed holds it with
 -- queue_manager_id NULL; queued puts it back after retry_delay with
 -- attempts + 1. Each resolved job gets one log row; exception, failed and
@@ -19,7 +22,7 @@ WITH deleted AS (
     DELETE FROM {Q:pgqueuer} q
     WHERE q.id = ANY ($2::bigint[])
       AND ($3::text[])[array_position($2::bigint[], q.id)] IN ('successful', 'exception', 'canceled')
-      AND q.status = 'picked' AND q.queue_manager_id = $1::uuid
+      AND q.status = (SELECT 'picked'::{Q:pgqueuer_status}) AND q.queue_manager_id = $1::uuid
     RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
 ),
 held AS (
@@ -27,7 +30,7 @@ held AS (
     SET status = 'failed', queue_manager_id = NULL, updated = now()
     WHERE q.id = ANY ($2::bigint[])
       AND ($3::text[])[array_position($2::bigint[], q.id)] = 'failed'
-      AND q.status = 'picked' AND q.queue_manager_id = $1::uuid
+      AND q.status = (SELECT 'picked'::{Q:pgqueuer_status}) AND q.queue_manager_id = $1::uuid
     RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
 ),
 retried AS (
@@ -37,7 +40,7 @@ retried AS (
         attempts = q.attempts + 1
     WHERE q.id = ANY ($2::bigint[])
       AND ($3::text[])[array_position($2::bigint[], q.id)] = 'queued'
-      AND q.status = 'picked' AND q.queue_manager_id = $1::uuid
+      AND q.status = (SELECT 'picked'::{Q:pgqueuer_status}) AND q.queue_manager_id = $1::uuid
     RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
 ),
 resolved AS (

@@ -69,11 +69,13 @@ TEST(priority_then_id_order)
     pgq_job_set_free(&set);
     /* The rows and their `picked` log rows, from the database. */
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked' AND "
-                      "queue_manager_id = '" QM1 "' AND heartbeat = now() - (now() - "
-                      "heartbeat) AND updated >= created"), 4);
+                      "queue_manager_id = '" QM1 "' AND heartbeat = updated AND "
+                      "updated >= created"),
+              4);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log l JOIN pgqueuer q ON q.id = "
                       "l.job_id WHERE l.status = 'picked' AND q.status = 'picked' AND "
-                      "l.priority = q.priority AND l.entrypoint = 'a'"), 4);
+                      "l.priority = q.priority AND l.entrypoint = 'a'"),
+              4);
     CHECK_INT(claim(c, &ep, 1, QM2, 10, &set), 2);
     CHECK_INT(set.jobs[0].id, ids[5]);
     CHECK_INT(set.jobs[1].id, ids[3]);
@@ -165,7 +167,8 @@ TEST(stale_job_taken_over_even_when_limit_full)
     pgq_client *c = setup();
     pgq_client *c2 = tdb_client(NULL);
     enqueue_n(c, "s", 4, 0);
-    pgq_claim_entrypoint ep = {.entrypoint = "s", .concurrency_limit = 2, .retry_timer = 5};
+    pgq_claim_entrypoint ep = {
+        .entrypoint = "s", .concurrency_limit = 2, .retry_timer = 5};
     pgq_job_set set;
     CHECK_INT(claim(c, &ep, 1, QM1, 10, &set), 2);
     int64_t dead = set.jobs[1].id;
@@ -173,34 +176,44 @@ TEST(stale_job_taken_over_even_when_limit_full)
     /* Nothing stale yet, and the limit is full. */
     CHECK_INT(claim(c2, &ep, 1, QM2, 10, &set), 0);
     pgq_job_set_free(&set);
-    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '6 s' WHERE id = %lld",
+    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '6 s', updated = now() - "
+             "interval '6 s' WHERE id = %lld",
              (long long)dead);
     CHECK_INT(claim(c2, &ep, 1, QM2, 10, &set), 1);
     CHECK_INT(set.jobs[0].id, dead);
     CHECK_STR(set.jobs[0].queue_manager_id, QM2);
     pgq_job_set_free(&set);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'picked' "
-                      "AND queue_manager_id = '" QM2 "' AND heartbeat > now() - "
-                      "interval '5 s'", (long long)dead), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'picked' "
+                "AND queue_manager_id = '" QM2 "' AND heartbeat > now() - "
+                "interval '5 s'",
+                (long long)dead),
+        1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'"), 2);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld AND "
-                      "status = 'picked'", (long long)dead), 2);
+                      "status = 'picked'",
+                      (long long)dead),
+              2);
     /* The old holder's late completion resolves nothing. */
     pgq_outcome late = {.job_id = dead, .status = PGQ_SUCCESSFUL};
     size_t resolved = 9;
     CHECK_OK(c, pgq_complete(c, QM1, &late, 1, &resolved));
     CHECK_INT(resolved, 0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld", (long long)dead), 1);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld", (long long)dead),
+              1);
     /* The default retry timer (30 s) applies when the entrypoint has none. */
     pgq_claim_entrypoint dflt = {.entrypoint = "s"};
-    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '20 s' WHERE status = 'picked'");
+    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '20 s', updated = now() - "
+             "interval '20 s' WHERE status = 'picked'");
     pgq_claim_opts o = {.queue_manager_id = QM3, .batch_size = 1};
     CHECK_OK(c, pgq_claim(c, &dflt, 1, &o, &set));
     CHECK_INT(set.count, 1); /* a queued one, no take-over */
     CHECK(set.jobs[0].id != dead);
     pgq_job_set_free(&set);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE queue_manager_id = '" QM2 "'"), 1);
-    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '31 s' WHERE id = %lld",
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE queue_manager_id = '" QM2 "'"),
+              1);
+    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '31 s', updated = now() - "
+             "interval '31 s' WHERE id = %lld",
              (long long)dead);
     CHECK_OK(c, pgq_claim(c, &dflt, 1, &o, &set));
     CHECK_INT(set.count, 1);
@@ -224,35 +237,48 @@ TEST(poison_job_held_after_max_takeovers)
         CHECK_OK(c, pgq_claim(c, &ep, 1, &o, &set));
         CHECKF(set.count == 1, "claim %d got %zu", i, set.count);
         pgq_job_set_free(&set);
-        tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '2 s'"); /* it died */
+        tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '2 s', updated = "
+                 "now() - interval '2 s'"); /* it died */
     }
     o.queue_manager_id = QM1;
     CHECK_OK(c, pgq_claim(c, &ep, 1, &o, &set));
     CHECK_INT(set.count, 0);
     pgq_job_set_free(&set);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'failed' "
-                      "AND queue_manager_id IS NULL", id), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'failed' "
+                "AND queue_manager_id IS NULL",
+                id),
+        1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld AND "
-                      "status = 'picked'", id), 3);
+                      "status = 'picked'",
+                      id),
+              3);
     char *msg = tdb_str("SELECT traceback->>'exception_message' FROM pgqueuer_log WHERE "
-                        "job_id = %lld AND status = 'failed'", id);
+                        "job_id = %lld AND status = 'failed'",
+                        id);
     CHECKF(msg && strstr(msg, "died 3 times"), "message: %s", msg ? msg : "(null)");
     free(msg);
     char *qm = tdb_str("SELECT traceback->'additional_context'->>'queue_manager_id' FROM "
-                       "pgqueuer_log WHERE job_id = %lld AND status = 'failed'", id);
+                       "pgqueuer_log WHERE job_id = %lld AND status = 'failed'",
+                       id);
     CHECK_STR(qm, QM3); /* the holder that died last */
     free(qm);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld AND status = "
-                      "'failed' AND traceback ?& array['job_id','timestamp','exception_type',"
-                      "'exception_message','traceback','additional_context']", id), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld AND status = "
+                "'failed' AND traceback ?& array['job_id','timestamp','exception_type',"
+                "'exception_message','traceback','additional_context']",
+                id),
+        1);
     /* Re-queued (a `queued` log row), its count starts again. */
     tdb_exec("UPDATE pgqueuer SET status = 'queued' WHERE id = %lld", id);
     tdb_exec("INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint) "
-             "VALUES (%lld, 'queued', 0, 'p')", id);
+             "VALUES (%lld, 'queued', 0, 'p')",
+             id);
     CHECK_OK(c, pgq_claim(c, &ep, 1, &o, &set));
     CHECK_INT(set.count, 1);
     pgq_job_set_free(&set);
-    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '2 s'");
+    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '2 s', updated = now() - "
+             "interval '2 s'");
     CHECK_OK(c, pgq_claim(c, &ep, 1, &o, &set));
     CHECK_INT(set.count, 1);
     pgq_job_set_free(&set);
@@ -274,7 +300,8 @@ static void *racer(void *arg)
     pgq_client *c = tdb_client(NULL);
     if (racer_isolation) {
         char sql[96];
-        snprintf(sql, sizeof sql, "SET default_transaction_isolation = '%s'", racer_isolation);
+        snprintf(sql, sizeof sql, "SET default_transaction_isolation = '%s'",
+                 racer_isolation);
         PQclear(PQexec(pgq_client_conn(c), sql));
     }
     pgq_claim_entrypoint ep = {.entrypoint = "race", .concurrency_limit = LIMIT};
@@ -307,12 +334,15 @@ static void *racer(void *arg)
 static void install_witness(void)
 {
     tdb_exec("DROP TABLE IF EXISTS over_limit");
-    tdb_exec("CREATE TABLE over_limit (n bigint, at timestamptz DEFAULT clock_timestamp())");
-    tdb_exec("CREATE OR REPLACE FUNCTION check_limit() RETURNS trigger LANGUAGE plpgsql AS $$ "
-             "DECLARE n bigint; BEGIN SELECT count(*) INTO n FROM pgqueuer "
-             "WHERE status = 'picked' AND entrypoint = 'race'; "
-             "IF n > %d THEN INSERT INTO over_limit (n) VALUES (n); END IF; "
-             "RETURN NULL; END $$", LIMIT);
+    tdb_exec(
+        "CREATE TABLE over_limit (n bigint, at timestamptz DEFAULT clock_timestamp())");
+    tdb_exec(
+        "CREATE OR REPLACE FUNCTION check_limit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "DECLARE n bigint; BEGIN SELECT count(*) INTO n FROM pgqueuer "
+        "WHERE status = 'picked' AND entrypoint = 'race'; "
+        "IF n > %d THEN INSERT INTO over_limit (n) VALUES (n); END IF; "
+        "RETURN NULL; END $$",
+        LIMIT);
     tdb_exec("CREATE TRIGGER check_limit AFTER UPDATE ON pgqueuer "
              "FOR EACH STATEMENT EXECUTE FUNCTION check_limit()");
 }
@@ -349,14 +379,16 @@ static void race(int jobs, const char *isolation)
     for (int i = 0; i < RACERS; i++)
         pthread_join(th[i], NULL);
     printf("# %d claims by %d racers, %d jobs in %.1f s; monitor: %lld samples, "
-           "at most %lld picked\n", atomic_load(&claims_made), RACERS,
-           atomic_load(&jobs_done), now_s() - t0, samples, max_seen);
+           "at most %lld picked\n",
+           atomic_load(&claims_made), RACERS, atomic_load(&jobs_done), now_s() - t0,
+           samples, max_seen);
     CHECK_INT(atomic_load(&racer_errors), 0);
     CHECK_INT(atomic_load(&jobs_done), jobs);
     CHECKF(max_seen <= LIMIT, "the monitor saw %lld picked rows", max_seen);
     CHECK_INT(max_seen, LIMIT); /* the limit was reached, so it was tested */
     CHECK_INT(tdb_int("SELECT count(*) FROM over_limit"), 0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), jobs);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
+              jobs);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
     CHECK(atomic_load(&claims_made) >= jobs / 3);
     pgq_client_free(c);
@@ -413,7 +445,8 @@ static void *unlocked_racer(void *arg)
         PQclear(PQexecPrepared(conn, "claim", 7, values, NULL, NULL, 0));
         usleep(2000);
         const char *p[1] = {qm};
-        PQclear(PQexecParams(conn, "UPDATE pgqueuer SET status = 'queued', "
+        PQclear(PQexecParams(conn,
+                             "UPDATE pgqueuer SET status = 'queued', "
                              "queue_manager_id = NULL WHERE queue_manager_id = $1",
                              1, NULL, p, NULL, NULL, 0));
     }
@@ -487,10 +520,12 @@ TEST(requests_per_second_across_two_clients)
     }
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'"), total);
     CHECKF(total >= 15 && total <= 30, "%zu picks in about 3.5 s at 5/s", total);
-    CHECK_INT(tdb_int("SELECT max(n) FROM (SELECT count(*) AS n FROM pgqueuer_log a "
-                      "JOIN pgqueuer_log b ON b.status = 'picked' AND b.created >= a.created "
-                      "AND b.created < a.created + interval '1 s' WHERE a.status = 'picked' "
-                      "GROUP BY a.id) s") <= 5, 1);
+    CHECK_INT(
+        tdb_int("SELECT max(n) FROM (SELECT count(*) AS n FROM pgqueuer_log a "
+                "JOIN pgqueuer_log b ON b.status = 'picked' AND b.created >= a.created "
+                "AND b.created < a.created + interval '1 s' WHERE a.status = 'picked' "
+                "GROUP BY a.id) s") <= 5,
+        1);
     pgq_client_free(c);
     pgq_client_free(c2);
 }

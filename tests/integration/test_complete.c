@@ -12,7 +12,8 @@
 #define QM2 "22222222-2222-4222-8222-222222222222"
 
 /* The exact key set of an error record (SPEC 3.3), and of its context. */
-#define RECORD_KEYS "'{additional_context,exception_message,exception_type,job_id,timestamp,traceback}'"
+#define RECORD_KEYS                                                                      \
+    "'{additional_context,exception_message,exception_type,job_id,timestamp,traceback}'"
 #define CONTEXT_KEYS "'{entrypoint,queue_manager_id}'"
 #define RETRY_CONTEXT_KEYS "'{attempt,entrypoint,queue_manager_id,reason,retry_delay}'"
 
@@ -30,10 +31,13 @@ static double now_s(void)
 }
 
 /* Enqueues n jobs of entrypoint ep and claims them all for qm; ids sorted. */
-static void picked_jobs(pgq_client *c, const char *ep, int n, const char *qm, int64_t *ids)
+static void picked_jobs(pgq_client *c, const char *ep, int n, const char *qm,
+                        int64_t *ids)
 {
     for (int i = 0; i < n; i++) {
-        pgq_new_job j = {.entrypoint = ep, .payload = "data", .payload_len = 4,
+        pgq_new_job j = {.entrypoint = ep,
+                         .payload = "data",
+                         .payload_len = 4,
                          .headers = "{\"h\": \"1\"}"};
         char key[32];
         snprintf(key, sizeof key, "%s-%d", ep, i);
@@ -54,7 +58,8 @@ static void picked_jobs(pgq_client *c, const char *ep, int n, const char *qm, in
 static char *history(int64_t id)
 {
     return tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
-                   "WHERE job_id = %lld", (long long)id);
+                   "WHERE job_id = %lld",
+                   (long long)id);
 }
 
 static void check_history(int64_t id, const char *want)
@@ -68,11 +73,13 @@ static void check_history(int64_t id, const char *want)
 static void check_record(int64_t id, const char *status, const char *context_keys)
 {
     char row[256];
-    snprintf(row, sizeof row, "(SELECT traceback FROM pgqueuer_log WHERE job_id = %lld "
-             "AND status = '%s' ORDER BY id DESC LIMIT 1)", (long long)id, status);
+    snprintf(row, sizeof row,
+             "(SELECT traceback FROM pgqueuer_log WHERE job_id = %lld "
+             "AND status = '%s' ORDER BY id DESC LIMIT 1)",
+             (long long)id, status);
     char *ok = tdb_str(
-        "SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(t) k) = "
-        RECORD_KEYS " AND (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys("
+        "SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(t) k) "
+        "= " RECORD_KEYS " AND (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys("
         "t->'additional_context') k) = %s AND (t->>'job_id')::bigint = %lld AND "
         "jsonb_typeof(t->'job_id') = 'number' AND t->>'timestamp' ~ "
         "'^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z$' AND "
@@ -93,8 +100,11 @@ TEST(successful_exception_canceled_delete_and_log)
     picked_jobs(c, "d", 3, QM1, ids);
     pgq_outcome out[3] = {
         {.job_id = ids[0], .status = PGQ_SUCCESSFUL},
-        {.job_id = ids[1], .status = PGQ_EXCEPTION, .error_type = "ValueError",
-         .error_message = "bad value", .error_detail = "at line 3\nat line 9"},
+        {.job_id = ids[1],
+         .status = PGQ_EXCEPTION,
+         .error_type = "ValueError",
+         .error_message = "bad value",
+         .error_detail = "at line 3\nat line 9"},
         {.job_id = ids[2], .status = PGQ_CANCELED},
     };
     size_t resolved = 0;
@@ -105,18 +115,21 @@ TEST(successful_exception_canceled_delete_and_log)
     check_history(ids[1], "queued,picked,exception");
     check_history(ids[2], "queued,picked,canceled");
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status IN ('successful', "
-                      "'canceled') AND traceback IS NULL"), 2);
+                      "'canceled') AND traceback IS NULL"),
+              2);
     check_record(ids[1], "exception", CONTEXT_KEYS);
-    char *v = tdb_str("SELECT traceback->>'exception_type' || '|' || "
-                      "(traceback->>'exception_message') || '|' || (traceback->>'traceback') "
-                      "|| '|' || (traceback->'additional_context'->>'entrypoint') || '|' || "
-                      "(traceback->'additional_context'->>'queue_manager_id') "
-                      "FROM pgqueuer_log WHERE status = 'exception'");
+    char *v =
+        tdb_str("SELECT traceback->>'exception_type' || '|' || "
+                "(traceback->>'exception_message') || '|' || (traceback->>'traceback') "
+                "|| '|' || (traceback->'additional_context'->>'entrypoint') || '|' || "
+                "(traceback->'additional_context'->>'queue_manager_id') "
+                "FROM pgqueuer_log WHERE status = 'exception'");
     CHECK_STR(v, "ValueError|bad value|at line 3\nat line 9|d|" QM1);
     free(v);
     /* Log rows carry the job's priority and entrypoint. */
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE entrypoint = 'd' AND "
-                      "priority = 0"), 9);
+                      "priority = 0"),
+              9);
     pgq_client_free(c);
 }
 
@@ -130,10 +143,13 @@ TEST(failed_is_held_with_everything_intact)
     size_t resolved = 0;
     CHECK_OK(c, pgq_complete(c, QM1, &out, 1, &resolved));
     CHECK_INT(resolved, 1);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'failed' "
-                      "AND queue_manager_id IS NULL AND payload = 'data' AND "
-                      "headers->>'h' = '1' AND dedupe_key = 'f-0' AND attempts = 2 AND "
-                      "updated >= heartbeat", (long long)id), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'failed' "
+                "AND queue_manager_id IS NULL AND payload = 'data' AND "
+                "headers->>'h' = '1' AND dedupe_key = 'f-0' AND attempts = 2 AND "
+                "updated >= heartbeat",
+                (long long)id),
+        1);
     check_history(id, "queued,picked,failed");
     check_record(id, "failed", CONTEXT_KEYS);
     char *t = tdb_str("SELECT traceback->>'exception_type' FROM pgqueuer_log WHERE "
@@ -186,7 +202,8 @@ static void check_update_event(PGconn *listener)
                            "'pgqueuer' AND j->>'type' = 'table_changed_event' AND "
                            "(j->>'sent_at')::timestamptz > now() - interval '1 min' AND "
                            "(SELECT count(*) FROM jsonb_object_keys(j)) = 5 "
-                           "FROM (SELECT $$%s$$::jsonb j) s", p);
+                           "FROM (SELECT $$%s$$::jsonb j) s",
+                           p);
         CHECKF(ok && strcmp(ok, "t") == 0, "payload %s", p);
         free(ok);
         free(p);
@@ -209,24 +226,33 @@ TEST(retry_requeues_with_record_and_wakes_workers)
     picked_jobs(c, "r", 2, QM1, ids);
     PGconn *l = listener();
     pgq_outcome out[2] = {
-        {.job_id = ids[0], .status = PGQ_QUEUED, .retry_delay = 30,
-         .error_type = "Timeout", .error_message = "upstream slow", .error_detail = "tb"},
+        {.job_id = ids[0],
+         .status = PGQ_QUEUED,
+         .retry_delay = 30,
+         .error_type = "Timeout",
+         .error_message = "upstream slow",
+         .error_detail = "tb"},
         {.job_id = ids[1], .status = PGQ_SUCCESSFUL},
     };
     size_t resolved = 0;
     CHECK_OK(c, pgq_complete(c, QM1, out, 2, &resolved));
     CHECK_INT(resolved, 2);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'queued' "
-                      "AND attempts = 1 AND queue_manager_id IS NULL AND execute_after = "
-                      "updated + interval '30 s'", (long long)ids[0]), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'queued' "
+                "AND attempts = 1 AND queue_manager_id IS NULL AND execute_after = "
+                "updated + interval '30 s'",
+                (long long)ids[0]),
+        1);
     check_history(ids[0], "queued,picked,queued");
     check_record(ids[0], "queued", RETRY_CONTEXT_KEYS);
-    char *v = tdb_str("SELECT concat_ws('|', t->>'exception_type', t->>'exception_message', "
-                      "t->'additional_context'->>'attempt', "
-                      "t->'additional_context'->>'retry_delay', "
-                      "t->'additional_context'->>'reason') FROM (SELECT traceback t FROM "
-                      "pgqueuer_log WHERE job_id = %lld AND status = 'queued' AND traceback "
-                      "IS NOT NULL) s", (long long)ids[0]);
+    char *v =
+        tdb_str("SELECT concat_ws('|', t->>'exception_type', t->>'exception_message', "
+                "t->'additional_context'->>'attempt', "
+                "t->'additional_context'->>'retry_delay', "
+                "t->'additional_context'->>'reason') FROM (SELECT traceback t FROM "
+                "pgqueuer_log WHERE job_id = %lld AND status = 'queued' AND traceback "
+                "IS NOT NULL) s",
+                (long long)ids[0]);
     CHECK_STR(v, "Timeout|upstream slow|1|30|upstream slow");
     free(v);
     check_update_event(l);
@@ -244,15 +270,19 @@ TEST(retry_requeues_with_record_and_wakes_workers)
     pgq_job_set_free(&set);
     /* pgq_retry: the same, for one job, with a reason. */
     CHECK_OK(c, pgq_retry(c, QM2, ids[0], 0, "rate limited"));
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'queued' "
-                      "AND attempts = 2 AND queue_manager_id IS NULL AND execute_after = "
-                      "updated", (long long)ids[0]), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'queued' "
+                "AND attempts = 2 AND queue_manager_id IS NULL AND execute_after = "
+                "updated",
+                (long long)ids[0]),
+        1);
     check_record(ids[0], "queued", RETRY_CONTEXT_KEYS);
-    v = tdb_str("SELECT concat_ws('|', t->>'exception_message', "
-                "t->'additional_context'->>'attempt', t->'additional_context'->>'reason', "
-                "t->'additional_context'->>'queue_manager_id') FROM (SELECT traceback t "
-                "FROM pgqueuer_log WHERE job_id = %lld ORDER BY id DESC LIMIT 1) s",
-                (long long)ids[0]);
+    v = tdb_str(
+        "SELECT concat_ws('|', t->>'exception_message', "
+        "t->'additional_context'->>'attempt', t->'additional_context'->>'reason', "
+        "t->'additional_context'->>'queue_manager_id') FROM (SELECT traceback t "
+        "FROM pgqueuer_log WHERE job_id = %lld ORDER BY id DESC LIMIT 1) s",
+        (long long)ids[0]);
     CHECK_STR(v, "rate limited|2|rate limited|" QM2);
     free(v);
     check_update_event(l);
@@ -273,17 +303,18 @@ TEST(only_own_picked_rows_are_resolved)
     int64_t queued_id;
     CHECK_OK(c, pgq_enqueue(c, &q, 1, PGQ_CONFLICT_RAISE, &queued_id));
     /* ids[1] was marked failed meanwhile, ids[2] was cancelled. */
-    tdb_exec("UPDATE pgqueuer SET status = 'failed', queue_manager_id = NULL WHERE id = %lld",
-             (long long)ids[1]);
+    tdb_exec(
+        "UPDATE pgqueuer SET status = 'failed', queue_manager_id = NULL WHERE id = %lld",
+        (long long)ids[1]);
     tdb_exec("DELETE FROM pgqueuer WHERE id = %lld", (long long)ids[2]);
     long long logs = tdb_int("SELECT count(*) FROM pgqueuer_log");
     pgq_job_status st[] = {PGQ_SUCCESSFUL, PGQ_EXCEPTION, PGQ_FAILED, PGQ_QUEUED};
     for (int s = 0; s < 4; s++) {
         pgq_outcome out[4] = {
-            {.job_id = ids[0], .status = st[s]},     /* picked, but by QM1 */
-            {.job_id = ids[1], .status = st[s]},     /* failed meanwhile */
-            {.job_id = ids[2], .status = st[s]},     /* gone */
-            {.job_id = queued_id, .status = st[s]},  /* never picked */
+            {.job_id = ids[0], .status = st[s]},    /* picked, but by QM1 */
+            {.job_id = ids[1], .status = st[s]},    /* failed meanwhile */
+            {.job_id = ids[2], .status = st[s]},    /* gone */
+            {.job_id = queued_id, .status = st[s]}, /* never picked */
         };
         size_t resolved = 9;
         CHECK_OK(c, pgq_complete(c, QM2, out, 4, &resolved));
@@ -292,12 +323,19 @@ TEST(only_own_picked_rows_are_resolved)
         CHECK_INT(resolved, 0);
     }
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log"), logs);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'picked' "
-                      "AND queue_manager_id = '" QM1 "'", (long long)ids[0]), 1);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'failed'",
-                      (long long)ids[1]), 1);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'queued'",
-                      (long long)queued_id), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'picked' "
+                "AND queue_manager_id = '" QM1 "'",
+                (long long)ids[0]),
+        1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'failed'",
+                (long long)ids[1]),
+        1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'queued'",
+                (long long)queued_id),
+        1);
     CHECK_OK(c, pgq_heartbeat(c, QM2, ids, 4));
     CHECK_OK(c, pgq_release(c, QM2, ids, 4));
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log"), logs);
@@ -332,14 +370,18 @@ TEST(bad_outcomes_refused)
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'"), 1);
     check_history(id, "queued,picked");
     /* Error text that is not UTF-8 is stored, repaired, not refused. */
-    pgq_outcome odd = {.job_id = id, .status = PGQ_EXCEPTION, .error_type = "E",
-                       .error_message = "caf\xe9 \"q\" \\ {x}", .error_detail = "\xff\xfe ok"};
+    pgq_outcome odd = {.job_id = id,
+                       .status = PGQ_EXCEPTION,
+                       .error_type = "E",
+                       .error_message = "caf\xe9 \"q\" \\ {x}",
+                       .error_detail = "\xff\xfe ok"};
     CHECK_OK(c, pgq_complete(c, QM1, &odd, 1, NULL));
     char *m = tdb_str("SELECT traceback->>'exception_message' FROM pgqueuer_log WHERE "
                       "status = 'exception'");
     CHECK_STR(m, "caf\xef\xbf\xbd \"q\" \\ {x}");
     free(m);
-    m = tdb_str("SELECT traceback->>'traceback' FROM pgqueuer_log WHERE status = 'exception'");
+    m = tdb_str(
+        "SELECT traceback->>'traceback' FROM pgqueuer_log WHERE status = 'exception'");
     CHECK_STR(m, "\xef\xbf\xbd\xef\xbf\xbd ok");
     free(m);
     pgq_client_free(c);
@@ -351,13 +393,17 @@ TEST(heartbeat_touches_own_picked_jobs)
     int64_t a[2], b[1];
     picked_jobs(c, "h1", 2, QM1, a);
     picked_jobs(c, "h2", 1, QM2, b);
-    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '1 hour'");
+    tdb_exec("UPDATE pgqueuer SET heartbeat = now() - interval '1 hour', updated = now() "
+             "- interval '1 hour'");
     int64_t all[3] = {a[0], a[1], b[0]};
     CHECK_OK(c, pgq_heartbeat(c, QM1, all, 3));
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE heartbeat > now() - interval "
-                      "'1 minute' AND queue_manager_id = '" QM1 "'"), 2);
+                      "'1 minute' AND queue_manager_id = '" QM1 "'"),
+              2);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE heartbeat < now() - interval "
-                      "'59 minutes' AND id = %lld", (long long)b[0]), 1);
+                      "'59 minutes' AND id = %lld",
+                      (long long)b[0]),
+              1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'"), 3);
     CHECK_OK(c, pgq_heartbeat(c, QM1, NULL, 0));
     CHECK_INT(pgq_heartbeat(c, NULL, all, 3), PGQ_EINVAL);
@@ -378,15 +424,19 @@ TEST(release_hands_back_without_an_attempt)
     picked_jobs(c, "rel", 3, QM1, ids);
     PGconn *l = listener();
     CHECK_OK(c, pgq_release(c, QM1, ids, 2));
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
-                      "attempts = 0 AND queue_manager_id IS NULL AND execute_after < now()"),
-              2);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'picked'",
-                      (long long)ids[2]), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
+                "attempts = 0 AND queue_manager_id IS NULL AND execute_after < now()"),
+        2);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'picked'",
+                (long long)ids[2]),
+        1);
     check_history(ids[0], "queued,picked,queued");
     check_history(ids[2], "queued,picked");
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'queued' AND "
-                      "traceback IS NOT NULL"), 0);
+                      "traceback IS NOT NULL"),
+              0);
     check_update_event(l);
     /* Released jobs are claimed again at once, and keep their keys. */
     pgq_claim_entrypoint e = {.entrypoint = "rel"};
@@ -438,10 +488,11 @@ TEST(claim_complete_rate)
     double secs = now_s() - t0;
     CHECK_INT(done, N);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), N);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
+              N);
     printf("# claim+complete: %d jobs in %.2f s = %.0f jobs/s (claims %.0f jobs/s, "
-           "completions %.0f jobs/s), batches of %d\n", N, secs, N / secs, N / claim_s,
-           N / (secs - claim_s), BATCH);
+           "completions %.0f jobs/s), batches of %d\n",
+           N, secs, N / secs, N / claim_s, N / (secs - claim_s), BATCH);
     pgq_client_free(c);
 }
 

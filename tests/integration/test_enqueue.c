@@ -32,20 +32,23 @@ TEST(ids_in_input_order_with_log_rows)
     for (int i = 0; i < 5; i++) {
         CHECKF(ids[i] > 0 && (i == 0 || ids[i] > ids[i - 1]), "ids[%d] = %lld", i,
                (long long)ids[i]);
-        char *ep = tdb_str("SELECT entrypoint FROM pgqueuer WHERE id = %lld", (long long)ids[i]);
+        char *ep =
+            tdb_str("SELECT entrypoint FROM pgqueuer WHERE id = %lld", (long long)ids[i]);
         CHECK_STR(ep, jobs[i].entrypoint);
         free(ep);
-        CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)ids[i]),
-                  jobs[i].priority);
+        CHECK_INT(
+            tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)ids[i]),
+            jobs[i].priority);
         CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld AND "
                           "status = 'queued' AND priority = %d AND entrypoint = 'e%d' "
                           "AND traceback IS NULL",
                           (long long)ids[i], jobs[i].priority, i),
                   1);
     }
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND attempts = 0 "
-                      "AND queue_manager_id IS NULL AND dedupe_key IS NULL"),
-              5);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND attempts = 0 "
+                "AND queue_manager_id IS NULL AND dedupe_key IS NULL"),
+        5);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log"), 5);
     /* ids may be NULL, and an empty batch changes nothing. */
     CHECK_OK(c, pgq_enqueue(c, jobs, 1, PGQ_CONFLICT_RAISE, NULL));
@@ -63,13 +66,20 @@ TEST(execute_after_is_now_plus_delay)
     int64_t ids[3];
     CHECK_OK(c, pgq_enqueue(c, jobs, 3, PGQ_CONFLICT_RAISE, ids));
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND "
-                      "execute_after = created", (long long)ids[0]), 1);
+                      "execute_after = created",
+                      (long long)ids[0]),
+              1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND "
-                      "execute_after = created + interval '1 hour'", (long long)ids[1]), 1);
+                      "execute_after = created + interval '1 hour'",
+                      (long long)ids[1]),
+              1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND "
-                      "execute_after = created + interval '250 ms'", (long long)ids[2]), 1);
+                      "execute_after = created + interval '250 ms'",
+                      (long long)ids[2]),
+              1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE abs(extract(epoch FROM "
-                      "created - now())) < 60"), 3);
+                      "created - now())) < 60"),
+              3);
     pgq_client_free(c);
 }
 
@@ -117,11 +127,14 @@ TEST(dedupe_skip_reports_positions)
     CHECK_INT(ids[2], 0);
     CHECK(ids[3] > ids[1]);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 3);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND dedupe_key = 'b'",
-                      (long long)ids[1]), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND dedupe_key = 'b'",
+                (long long)ids[1]),
+        1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log"), 3);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id IN (%lld, %lld)",
-                      (long long)ids[1], (long long)ids[3]), 2);
+                      (long long)ids[1], (long long)ids[3]),
+              2);
     /* A picked job still holds its key. */
     tdb_exec("UPDATE pgqueuer SET status = 'picked' WHERE dedupe_key = 'a'");
     CHECK_OK(c, pgq_enqueue(c, &first, 1, PGQ_CONFLICT_SKIP, ids));
@@ -148,7 +161,8 @@ TEST(headers_are_json)
     CHECK_STR(v, "object");
     free(v);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND headers IS NULL",
-                      (long long)ids[1]), 1);
+                      (long long)ids[1]),
+              1);
     v = tdb_str("SELECT jsonb_typeof(headers) FROM pgqueuer WHERE id = %lld",
                 (long long)ids[2]);
     CHECK_STR(v, "null");
@@ -181,15 +195,18 @@ TEST(payload_bytes_round_trip)
     int64_t ids[4];
     CHECK_OK(c, pgq_enqueue(c, jobs, 4, PGQ_CONFLICT_RAISE, ids));
     CHECK_INT(tdb_int("SELECT length(payload) FROM pgqueuer WHERE id = %lld",
-                      (long long)ids[0]), 256);
+                      (long long)ids[0]),
+              256);
     char *hex = tdb_str("SELECT encode(payload, 'hex') FROM pgqueuer WHERE id = %lld",
                         (long long)ids[1]);
     CHECK_STR(hex, "610062fffec32800");
     free(hex);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND payload IS NULL",
-                      (long long)ids[2]), 1);
+                      (long long)ids[2]),
+              1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND payload = ''",
-                      (long long)ids[3]), 1);
+                      (long long)ids[3]),
+              1);
     /* Back through a claim, byte for byte. */
     pgq_claim_entrypoint ep = {.entrypoint = "p"};
     pgq_claim_opts o = {.queue_manager_id = "00000000-0000-4000-8000-000000000001",
@@ -258,8 +275,10 @@ TEST(bulk_streams_in_one_transaction)
     enum { N = 12345 };
     for (int i = 0; i < N; i++) {
         int len = snprintf(payload, sizeof payload, "%d", i);
-        pgq_new_job j = {.entrypoint = i % 2 ? "odd" : "even", .payload = payload,
-                         .payload_len = (size_t)len, .priority = i % 3,
+        pgq_new_job j = {.entrypoint = i % 2 ? "odd" : "even",
+                         .payload = payload,
+                         .payload_len = (size_t)len,
+                         .priority = i % 3,
                          .headers = i % 100 ? NULL : "{\"k\": \"v\"}"};
         CHECK_OK(c, pgq_bulk_add(b, &j));
         if (i == 6000) /* not visible to others before finish */
@@ -270,13 +289,17 @@ TEST(bulk_streams_in_one_transaction)
     CHECK_INT(count, N);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), N);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'"), N);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE headers->>'k' = 'v'"), N / 100 + 1);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE headers->>'k' = 'v'"),
+              N / 100 + 1);
     /* Input order is id order. */
-    CHECK_INT(tdb_int("SELECT count(*) FROM (SELECT convert_from(payload, 'UTF8')::int AS n, "
-                      "row_number() OVER (ORDER BY id) - 1 AS r FROM pgqueuer) s "
-                      "WHERE n <> r"), 0);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM (SELECT convert_from(payload, 'UTF8')::int AS n, "
+                "row_number() OVER (ORDER BY id) - 1 AS r FROM pgqueuer) s "
+                "WHERE n <> r"),
+        0);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE entrypoint = 'odd' AND "
-                      "convert_from(payload, 'UTF8')::int %% 2 = 0"), 0);
+                      "convert_from(payload, 'UTF8')::int %% 2 = 0"),
+              0);
     pgq_client_free(c);
 }
 
@@ -355,8 +378,10 @@ TEST(bulk_million_rate)
     CHECK_OK(c, pgq_bulk_begin(c, &b));
     enum { N = 1000000 };
     for (int i = 0; i < N; i++) {
-        int len = snprintf(payload, sizeof payload, "{\"n\": %d, \"pad\": \"xxxxxxxx\"}", i);
-        pgq_new_job j = {.entrypoint = "bulk", .payload = payload, .payload_len = (size_t)len};
+        int len =
+            snprintf(payload, sizeof payload, "{\"n\": %d, \"pad\": \"xxxxxxxx\"}", i);
+        pgq_new_job j = {
+            .entrypoint = "bulk", .payload = payload, .payload_len = (size_t)len};
         CHECK_OK(c, pgq_bulk_add(b, &j));
     }
     uint64_t count = 0;
@@ -372,7 +397,8 @@ TEST(bulk_million_rate)
                  (after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
                  (after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
     printf("# bulk enqueue: %d jobs in %.2f s = %.0f jobs/s (client CPU %.2f s, max RSS "
-           "grew %ld KiB)\n", N, secs, N / secs, cpu, grown_kb);
+           "grew %ld KiB)\n",
+           N, secs, N / secs, cpu, grown_kb);
     CHECKF(grown_kb < 64 * 1024, "memory grew by %ld KiB", grown_kb);
     pgq_client_free(c);
 }
