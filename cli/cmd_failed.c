@@ -188,7 +188,8 @@ static int screen_width(void)
  * line cut to width; "-" when none is stored. */
 static void print_error(const pgq_failed_job *f, int width)
 {
-    const char *e = f->error_message && *f->error_message ? f->error_message : f->error_type;
+    const char *e =
+        f->error_message && *f->error_message ? f->error_message : f->error_type;
     cli_print_cut(stdout, e && *e ? e : "-", width);
 }
 
@@ -213,9 +214,8 @@ static void list_table(const pgq_failed_set *set)
     int screen = screen_width();
     int errw = screen ? screen - (idw + epw + 8 + 8 + 19 + 19 + 13 + 7 * 2) : 100;
     errw = errw < 20 ? 20 : errw;
-    printf("%*s  %-*s  %8s  %8s  %-19s  %-19s  %13s  %s\n", idw, "id", epw,
-           "entrypoint", "priority", "attempts", "created", "failed at",
-           "payload bytes", "last error");
+    printf("%*s  %-*s  %8s  %8s  %-19s  %-19s  %13s  %s\n", idw, "id", epw, "entrypoint",
+           "priority", "attempts", "created", "failed at", "payload bytes", "last error");
     for (size_t i = 0; i < set->count; i++) {
         const pgq_failed_job *f = &set->jobs[i];
         char created[32], failed[32];
@@ -223,8 +223,8 @@ static void list_table(const pgq_failed_set *set)
         int ep = columns(f->job.entrypoint);
         cli_print_cut(stdout, f->job.entrypoint, epw);
         printf("%*s  %8d  %8d  %-19s  %-19s  %13zu  ", ep > epw ? 0 : epw - ep, "",
-               f->job.priority,
-               f->job.attempts, cli_fmt_time(f->job.created, created, sizeof created),
+               f->job.priority, f->job.attempts,
+               cli_fmt_time(f->job.created, created, sizeof created),
                cli_fmt_time(f->failed_at, failed, sizeof failed), f->job.payload_len);
         print_error(f, errw);
         fputc('\n', stdout);
@@ -237,7 +237,8 @@ static void list_json(const pgq_failed_set *set)
     for (size_t i = 0; i < set->count; i++) {
         const pgq_failed_job *f = &set->jobs[i];
         char created[40], failed[40];
-        printf("%s\n  {\"id\": %lld, \"entrypoint\": ", i ? "," : "", (long long)f->job.id);
+        printf("%s\n  {\"id\": %lld, \"entrypoint\": ", i ? "," : "",
+               (long long)f->job.id);
         cli_json_str(stdout, f->job.entrypoint);
         printf(", \"priority\": %d, \"attempts\": %d, \"created\": \"%s\", "
                "\"failed_at\": \"%s\", \"payload_bytes\": %zu, \"error\": ",

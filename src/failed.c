@@ -218,7 +218,8 @@ int pgq_list_failed_jobs(pgq_client *c, const pgq_list_failed_opts *opts,
     if (!c)
         return PGQ_EINVAL;
     if (o->limit < 0)
-        return pgq__fail(c, PGQ_EINVAL, "list failed: the limit %d is negative", o->limit);
+        return pgq__fail(c, PGQ_EINVAL, "list failed: the limit %d is negative",
+                         o->limit);
     snprintf(limit, sizeof limit, "%d", o->limit);
     const char *values[3] = {o->limit > 0 ? limit : NULL, o->entrypoint,
                              o->newest_first ? "t" : "f"};

@@ -24,7 +24,8 @@ static pgq_client *fresh(void)
 static int64_t enqueue(pgq_client *c, const char *ep, const void *p, size_t len,
                        const char *key)
 {
-    pgq_new_job j = {.entrypoint = ep, .payload = p, .payload_len = len, .dedupe_key = key};
+    pgq_new_job j = {
+        .entrypoint = ep, .payload = p, .payload_len = len, .dedupe_key = key};
     int64_t id = 0;
     CHECK_OK(c, pgq_enqueue(c, &j, 1, PGQ_CONFLICT_RAISE, &id));
     CHECK(id > 0);
@@ -45,8 +46,11 @@ static size_t claim(pgq_client *c, const char *ep, const char *qm, pgq_job_set *
 static void fail_job(pgq_client *c, const char *qm, int64_t id, const char *type,
                      const char *msg)
 {
-    pgq_outcome o = {.job_id = id, .status = PGQ_FAILED, .error_type = type,
-                     .error_message = msg, .error_detail = "Traceback: line 1"};
+    pgq_outcome o = {.job_id = id,
+                     .status = PGQ_FAILED,
+                     .error_type = type,
+                     .error_message = msg,
+                     .error_detail = "Traceback: line 1"};
     size_t resolved = 0;
     CHECK_OK(c, pgq_complete(c, qm, &o, 1, &resolved));
     CHECK_INT(resolved, 1);
@@ -69,20 +73,22 @@ static int64_t held(pgq_client *c, const char *ep, const void *p, size_t len,
 static char *status_of(int64_t id)
 {
     return tdb_str("SELECT coalesce((SELECT status::text FROM pgqueuer WHERE id = %lld), "
-                   "'gone')", (long long)id);
+                   "'gone')",
+                   (long long)id);
 }
 
-#define CHECK_STATUS(id, want)                                                \
-    do {                                                                      \
-        char *s_ = status_of(id);                                             \
-        CHECK_STR(s_, want);                                                  \
-        free(s_);                                                             \
+#define CHECK_STATUS(id, want)                                                           \
+    do {                                                                                 \
+        char *s_ = status_of(id);                                                        \
+        CHECK_STR(s_, want);                                                             \
+        free(s_);                                                                        \
     } while (0)
 
 static long long log_count(int64_t id, const char *status)
 {
-    return tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld AND status = '%s'",
-                   (long long)id, status);
+    return tdb_int(
+        "SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld AND status = '%s'",
+        (long long)id, status);
 }
 
 /* Looks up one id in outcomes (which must be in ascending id order). */
@@ -97,8 +103,8 @@ static const pgq_id_outcome *find(const pgq_id_outcome *o, size_t n, int64_t id)
     th_fail(__FILE__, __LINE__, "id %lld missing from the outcomes", (long long)id);
 }
 
-static void requeue_ids(pgq_client *c, const int64_t *ids, size_t n,
-                        pgq_id_outcome **out, size_t *n_out)
+static void requeue_ids(pgq_client *c, const int64_t *ids, size_t n, pgq_id_outcome **out,
+                        size_t *n_out)
 {
     CHECK_OK(c, pgq_requeue_failed_jobs(c, ids, n, NULL, out, n_out));
 }
@@ -202,14 +208,15 @@ TEST(payload_bytes_survive_hold_and_requeue)
 static char *failed_row(int64_t id, const char *expr)
 {
     return tdb_str("SELECT (%s)::text FROM pgqueuer_log WHERE job_id = %lld AND "
-                   "status = 'failed'", expr, (long long)id);
+                   "status = 'failed'",
+                   expr, (long long)id);
 }
 
-#define CHECK_FAILED_ROW(id, expr, want)                                      \
-    do {                                                                      \
-        char *v_ = failed_row(id, expr);                                      \
-        CHECK_STR(v_, want);                                                  \
-        free(v_);                                                             \
+#define CHECK_FAILED_ROW(id, expr, want)                                                 \
+    do {                                                                                 \
+        char *v_ = failed_row(id, expr);                                                 \
+        CHECK_STR(v_, want);                                                             \
+        free(v_);                                                                        \
     } while (0)
 
 /* The worker's `failed` log row carries the SPEC 3.3 record. */
@@ -220,12 +227,14 @@ TEST(failed_log_row_has_traceback_record)
     char idtext[24];
     snprintf(idtext, sizeof idtext, "%lld", (long long)id);
     CHECK_INT(log_count(id, "failed"), 1);
-    CHECK_FAILED_ROW(id, "jsonb_typeof(traceback->'job_id') || ':' || (traceback->>'job_id')",
+    CHECK_FAILED_ROW(id,
+                     "jsonb_typeof(traceback->'job_id') || ':' || (traceback->>'job_id')",
                      strcat((char[40]){"number:"}, idtext));
     CHECK_FAILED_ROW(id, "traceback->>'exception_type'", "ValueError");
     CHECK_FAILED_ROW(id, "traceback->>'exception_message'", "boom");
-    CHECK_FAILED_ROW(id, "(traceback->>'timestamp') ~ "
-                         "'^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z$'",
+    CHECK_FAILED_ROW(id,
+                     "(traceback->>'timestamp') ~ "
+                     "'^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z$'",
                      "true");
     CHECK_FAILED_ROW(id, "jsonb_typeof(traceback->'traceback')", "string");
     CHECK_FAILED_ROW(id, "traceback->'additional_context'->>'entrypoint'", "held");
@@ -258,7 +267,8 @@ TEST(mark_failed_outcomes_and_record)
 
     CHECK_STATUS(q, "failed");
     CHECK_STATUS(p, "failed");
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE queue_manager_id IS NOT NULL"), 0);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE queue_manager_id IS NOT NULL"),
+              0);
     CHECK_INT(log_count(q, "failed"), 1);
     CHECK_INT(log_count(f, "failed"), 1); /* not logged again */
     char *rec = tdb_str("SELECT traceback->>'exception_type' || '|' || "
@@ -270,9 +280,13 @@ TEST(mark_failed_outcomes_and_record)
     snprintf(want, sizeof want, "MarkedFailed|marked failed by hand|%s", QM);
     CHECK_STR(rec, want);
     free(rec);
-    CHECK_INT(tdb_int("SELECT ((traceback->>'timestamp') ~ 'Z$' AND (traceback->>'job_id')::bigint "
-                      "= job_id)::int FROM pgqueuer_log WHERE job_id = %lld AND status = "
-                      "'failed'", (long long)q), 1);
+    CHECK_INT(
+        tdb_int(
+            "SELECT ((traceback->>'timestamp') ~ 'Z$' AND (traceback->>'job_id')::bigint "
+            "= job_id)::int FROM pgqueuer_log WHERE job_id = %lld AND status = "
+            "'failed'",
+            (long long)q),
+        1);
 
     int64_t r = enqueue(c, "a", "4", 1, NULL);
     CHECK_OK(c, pgq_mark_jobs_as_failed(c, &r, 1, "needs review: bad address", &out, &n));
@@ -322,7 +336,8 @@ TEST(mark_failed_while_running_then_completion_is_noop)
     CHECK_OK(c, pgq_release(c, QM, ids, 2));
     CHECK_OK(c, pgq_heartbeat(c, QM, ids, 2));
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'failed' AND "
-                      "queue_manager_id IS NULL AND attempts = 0"), 2);
+                      "queue_manager_id IS NULL AND attempts = 0"),
+              2);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'"), 2);
     pgq_client_free(c);
 }
@@ -344,8 +359,10 @@ TEST(requeue_resets_row_and_logs)
 {
     pgq_client *c = fresh();
     int64_t id = held(c, "held", "p", 1, NULL, "boom");
-    tdb_exec("UPDATE pgqueuer SET attempts = 5, execute_after = now() + interval '1 day', "
-             "updated = now() - interval '1 hour' WHERE id = %lld", (long long)id);
+    tdb_exec(
+        "UPDATE pgqueuer SET attempts = 5, execute_after = now() + interval '1 day', "
+        "updated = now() - interval '1 hour' WHERE id = %lld",
+        (long long)id);
     pgq_id_outcome *out = NULL;
     size_t n = 0;
     requeue_ids(c, &id, 1, &out, &n);
@@ -353,11 +370,18 @@ TEST(requeue_resets_row_and_logs)
     CHECK_INT(out[0].result, PGQ_ID_DONE);
     CHECK_INT(out[0].status, PGQ_QUEUED);
     pgq_id_outcomes_free(out);
-    CHECK_INT(tdb_int("SELECT (status = 'queued' AND attempts = 0 AND queue_manager_id IS NULL "
-                      "AND execute_after <= now() AND updated > now() - interval '1 minute')::int "
-                      "FROM pgqueuer WHERE id = %lld", (long long)id), 1);
-    CHECK_INT(tdb_int("SELECT (status = 'queued')::int FROM pgqueuer_log WHERE job_id = %lld "
-                      "ORDER BY id DESC LIMIT 1", (long long)id), 1);
+    CHECK_INT(
+        tdb_int(
+            "SELECT (status = 'queued' AND attempts = 0 AND queue_manager_id IS NULL "
+            "AND execute_after <= now() AND updated > now() - interval '1 minute')::int "
+            "FROM pgqueuer WHERE id = %lld",
+            (long long)id),
+        1);
+    CHECK_INT(
+        tdb_int("SELECT (status = 'queued')::int FROM pgqueuer_log WHERE job_id = %lld "
+                "ORDER BY id DESC LIMIT 1",
+                (long long)id),
+        1);
     CHECK_INT(log_count(id, "queued"), 2); /* enqueue + requeue */
     pgq_client_free(c);
 }
@@ -384,7 +408,8 @@ TEST(requeue_twice_and_not_failed)
     CHECK_INT(find(out, n, 424242)->result, PGQ_ID_NOT_FOUND);
     pgq_id_outcomes_free(out);
     CHECK_STATUS(p, "picked");
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE queue_manager_id = '%s'", QM), 1);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE queue_manager_id = '%s'", QM),
+              1);
 
     requeue_ids(c, &f, 1, &out, &n);
     CHECK_INT(out[0].result, PGQ_ID_WRONG_STATUS);
@@ -461,7 +486,8 @@ TEST(requeue_with_new_payload)
     CHECK_OK(c, pgq_requeue_failed_jobs(c, &b, 1, &empty, &out, &n));
     pgq_id_outcomes_free(out);
     CHECK_INT(tdb_int("SELECT (payload = ''::bytea)::int FROM pgqueuer WHERE id = %lld",
-                      (long long)b), 1);
+                      (long long)b),
+              1);
     /* A job that is not held keeps its payload. */
     CHECK_OK(c, pgq_requeue_failed_jobs(c, &a, 1, &empty, &out, &n));
     CHECK_INT(out[0].result, PGQ_ID_WRONG_STATUS);
@@ -554,10 +580,12 @@ TEST(requeue_sends_wakeup)
     m = next_notify(l);
     CHECK(m != NULL);
     CHECK_STR(m->relname, "ch_pgqueuer");
-    char *ok = tdb_str("SELECT ((j->>'type') = 'table_changed_event' AND (j->>'operation') = "
-                       "'update' AND (j->>'table') = 'pgqueuer' AND (j->>'channel') = "
-                       "'ch_pgqueuer' AND (j->>'sent_at')::timestamptz <= now())::text "
-                       "FROM (SELECT '%s'::json AS j) s", m->extra);
+    char *ok =
+        tdb_str("SELECT ((j->>'type') = 'table_changed_event' AND (j->>'operation') = "
+                "'update' AND (j->>'table') = 'pgqueuer' AND (j->>'channel') = "
+                "'ch_pgqueuer' AND (j->>'sent_at')::timestamptz <= now())::text "
+                "FROM (SELECT '%s'::json AS j) s",
+                m->extra);
     CHECK_STR(ok, "true");
     free(ok);
     PQfreemem(m);
@@ -615,7 +643,8 @@ TEST(racing_requeues_of_the_same_ids)
         rev[i] = ids[RACE_JOBS - 1 - i];
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, 2);
-    racer r[2] = {{ids, RACE_JOBS, &start, NULL, 0, 0}, {rev, RACE_JOBS, &start, NULL, 0, 0}};
+    racer r[2] = {{ids, RACE_JOBS, &start, NULL, 0, 0},
+                  {rev, RACE_JOBS, &start, NULL, 0, 0}};
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, race_requeue, &r[i]);
@@ -627,15 +656,18 @@ TEST(racing_requeues_of_the_same_ids)
         CHECK_INT(r[i].n_out, RACE_JOBS);
     }
     for (size_t k = 0; k < RACE_JOBS; k++) {
-        bool d0 = r[0].out[k].result == PGQ_ID_DONE, d1 = r[1].out[k].result == PGQ_ID_DONE;
-        CHECKF(d0 != d1, "job %lld re-queued %d times", (long long)r[0].out[k].id, d0 + d1);
+        bool d0 = r[0].out[k].result == PGQ_ID_DONE,
+             d1 = r[1].out[k].result == PGQ_ID_DONE;
+        CHECKF(d0 != d1, "job %lld re-queued %d times", (long long)r[0].out[k].id,
+               d0 + d1);
         const pgq_id_outcome *loser = d0 ? &r[1].out[k] : &r[0].out[k];
         CHECK_INT(loser->result, PGQ_ID_WRONG_STATUS);
         CHECK_INT(loser->status, PGQ_QUEUED);
         done += d0 + d1;
     }
     CHECK_INT(done, RACE_JOBS);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued'"), RACE_JOBS);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued'"),
+              RACE_JOBS);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'"),
               2 * RACE_JOBS);
     for (int i = 0; i < 2; i++)
@@ -708,7 +740,8 @@ TEST(requeue_racing_a_running_worker)
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
     CHECK_INT(w.completed, RACE_JOBS);
     CHECK_INT(tdb_int("SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = "
-                      "'successful'"), RACE_JOBS);
+                      "'successful'"),
+              RACE_JOBS);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
               RACE_JOBS);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'"),
@@ -717,7 +750,8 @@ TEST(requeue_racing_a_running_worker)
     pgq_client_free(c);
 }
 
-/* ---- list_failed_jobs ---------------------------------------------------------------- */
+/* ---- list_failed_jobs ----------------------------------------------------------------
+ */
 
 TEST(list_failed_limit_filter_order_and_last_error)
 {
