@@ -10,7 +10,9 @@
 -- given for a job wins and no join can turn quadratic in the plan. The
 -- status is compared with a sub-select, not a literal, so the planner
 -- cannot pick the partial index of picked rows (it would scan every
--- running job of the fleet when its statistics say few are picked).
+-- running job of the fleet when its statistics say few are picked). Each
+-- DELETE/UPDATE starts with a test on the outcomes alone, which the
+-- planner runs once: a batch without retries does not scan for them.
 -- successful/exception/canceled delete the row; failed holds it with
 -- queue_manager_id NULL; queued puts it back after retry_delay with
 -- attempts + 1. Each resolved job gets one log row; exception, failed and
@@ -20,7 +22,7 @@
 
 WITH deleted AS (
     DELETE FROM {Q:pgqueuer} q
-    WHERE q.id = ANY ($2::bigint[])
+    WHERE $3::text[] && '{successful,exception,canceled}' AND q.id = ANY ($2::bigint[])
       AND ($3::text[])[array_position($2::bigint[], q.id)] IN ('successful', 'exception', 'canceled')
       AND q.status = (SELECT 'picked'::{Q:pgqueuer_status}) AND q.queue_manager_id = $1::uuid
     RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
@@ -28,7 +30,7 @@ WITH deleted AS (
 held AS (
     UPDATE {Q:pgqueuer} q
     SET status = 'failed', queue_manager_id = NULL, updated = now()
-    WHERE q.id = ANY ($2::bigint[])
+    WHERE 'failed' = ANY ($3::text[]) AND q.id = ANY ($2::bigint[])
       AND ($3::text[])[array_position($2::bigint[], q.id)] = 'failed'
       AND q.status = (SELECT 'picked'::{Q:pgqueuer_status}) AND q.queue_manager_id = $1::uuid
     RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
@@ -38,7 +40,7 @@ retried AS (
     SET status = 'queued', queue_manager_id = NULL, updated = now(),
         execute_after = now() + make_interval(secs => ($4::float8[])[array_position($2::bigint[], q.id)]),
         attempts = q.attempts + 1
-    WHERE q.id = ANY ($2::bigint[])
+    WHERE 'queued' = ANY ($3::text[]) AND q.id = ANY ($2::bigint[])
       AND ($3::text[])[array_position($2::bigint[], q.id)] = 'queued'
       AND q.status = (SELECT 'picked'::{Q:pgqueuer_status}) AND q.queue_manager_id = $1::uuid
     RETURNING q.id, q.priority, q.entrypoint, q.attempts, array_position($2::bigint[], q.id) AS pos
