@@ -48,6 +48,8 @@ typedef struct bench_result {
     long peak_rss_kb;
     int threads;
     double client_cpu_s, server_cpu_s;  /* per 100k jobs */
+    double commits_per_100;  /* transactions committed per 100 jobs */
+    double wal_per_job;      /* WAL bytes written per job */
     long backlog_left;
     long queued;        /* backlog: jobs queued while measuring */
     double offered_per_s;
@@ -81,6 +83,13 @@ long bench_queue_len(pgq_client *c);
 /* Server CPU seconds (user + system) used so far by the postmaster that
  * serves c and all its children, exited ones included; -1 if unreadable. */
 double bench_server_cpu(pgq_client *c);
+
+/* What the server has done so far: CPU (as above), WAL written, and
+ * transactions committed in the current database. */
+typedef struct bench_server {
+    double cpu_s, wal_bytes, commits;
+} bench_server;
+int bench_server_sample(pgq_client *c, bench_server *out);
 /* Waits (up to 10 s) until no backend of application `app` is left. */
 void bench_wait_backends_gone(pgq_client *c, const char *app);
 
@@ -120,7 +129,7 @@ int bench_throughput(const bench_opts *o);
 int bench_latency(const bench_opts *o);
 int bench_enqueue(const bench_opts *o);
 int bench_backlog(const bench_opts *o);
-int bench_server_cpu_cmd(const bench_opts *o);
+int bench_server_stats_cmd(const bench_opts *o);
 int bench_reset_cmd(const bench_opts *o);
 
 /* Percentile (0..100) of a sorted array. */

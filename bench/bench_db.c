@@ -145,6 +145,21 @@ double bench_server_cpu(pgq_client *c)
     return total;
 }
 
+int bench_server_sample(pgq_client *c, bench_server *out)
+{
+    PGresult *r = PQexec(pgq_client_conn(c),
+                         "SELECT pg_current_wal_lsn() - '0/0', xact_commit "
+                         "FROM pg_stat_database WHERE datname = current_database()");
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? 0 : -1;
+    if (rc == 0) {
+        out->wal_bytes = atof(PQgetvalue(r, 0, 0));
+        out->commits = atof(PQgetvalue(r, 0, 1));
+        out->cpu_s = bench_server_cpu(c);
+    }
+    PQclear(r);
+    return rc;
+}
+
 void bench_wait_backends_gone(pgq_client *c, const char *app)
 {
     char sql[256];

@@ -54,13 +54,14 @@ int bench_drain(const bench_opts *o)
         pgq_client_free(c);
         return 1;
     }
-    double cpu0 = bench_server_cpu(c);
+    bench_server s0 = {-1, 0, 0}, s1 = {-1, 0, 0};
+    bench_server_sample(c, &s0);
     bench_child ch;
     int rc = bench_child_start(&ch, o, PGQ_MODE_DRAIN, 0);
     if (rc == 0)
         rc = bench_child_wait(&ch);
     bench_wait_backends_gone(c, BENCH_WORKER_APP);
-    double cpu1 = bench_server_cpu(c);
+    bench_server_sample(c, &s1);
     long handled = ch.sh ? bench_child_handled(&ch) : 0;
     long logged = successful_logged(c), left = bench_queue_len(c);
     if (rc != 0 || handled < o->jobs || logged != o->jobs || left != 0) {
@@ -75,7 +76,9 @@ int bench_drain(const bench_opts *o)
     r.jobs_per_s = r.seconds > 0 ? (double)o->jobs / r.seconds : -1;
     r.peak_rss_kb = ch.maxrss_kb;
     r.client_cpu_s = PER_100K(ch.cpu_s, o->jobs);
-    r.server_cpu_s = cpu0 >= 0 && cpu1 >= 0 ? PER_100K(cpu1 - cpu0, o->jobs) : -1;
+    r.server_cpu_s = s0.cpu_s >= 0 && s1.cpu_s >= 0 ? PER_100K(s1.cpu_s - s0.cpu_s, o->jobs) : -1;
+    r.commits_per_100 = (s1.commits - s0.commits) * 100.0 / (double)o->jobs;
+    r.wal_per_job = (s1.wal_bytes - s0.wal_bytes) / (double)o->jobs;
     if (rc == 0)
         bench_result_print(&r, o->json);
     bench_child_free(&ch);
@@ -401,20 +404,18 @@ int bench_backlog(const bench_opts *o)
     return 0;
 }
 
-/* ---- server-cpu: prints the server's CPU seconds so far, so that the
- * driver can account for pgbench and the peers the same way. */
-int bench_server_cpu_cmd(const bench_opts *o)
+/* ---- server-stats: prints the server's counters as one JSON object, so
+ * that the driver accounts for pgbench and the peers the same way. */
+int bench_server_stats_cmd(const bench_opts *o)
 {
     pgq_client *c = bench_connect(&o->cfg, "pgq-bench");
-    if (!c)
-        return 1;
-    double v = bench_server_cpu(c);
+    bench_server s;
+    int rc = c ? bench_server_sample(c, &s) : -1;
     pgq_client_free(c);
-    if (v < 0) {
-        fprintf(stderr, "pgq_bench: cannot read the server's /proc entries\n");
+    if (rc != 0)
         return 1;
-    }
-    printf("%.3f\n", v);
+    printf("{\"cpu_s\": %.3f, \"wal_bytes\": %.0f, \"commits\": %.0f}\n", s.cpu_s,
+           s.wal_bytes, s.commits);
     return 0;
 }
 

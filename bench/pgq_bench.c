@@ -12,16 +12,16 @@
 static const char usage[] =
     "Usage: pgq_bench MODE [options]\n\n"
     "Modes:\n"
-    "  drain       --jobs N queued, then one worker process drains them\n"
-    "  throughput  producers enqueue --batch jobs per statement while the\n"
-    "              worker consumes; counted for --seconds after --warmup\n"
-    "  latency     single jobs at --rate per second to an idle worker;\n"
-    "              enqueue commit -> handler start percentiles\n"
-    "  enqueue     --jobs jobs by statements of --batch (--variant single)\n"
-    "              or through the bulk path (--variant bulk)\n"
-    "  backlog     --jobs queued; claim + complete --measure of them\n"
-    "  reset       install the schema if needed and empty the tables\n"
-    "  server-cpu  print the server's CPU seconds so far\n\n"
+    "  drain         --jobs N queued, then one worker process drains them\n"
+    "  throughput    producers enqueue --batch jobs per statement while the\n"
+    "                worker consumes; counted for --seconds after --warmup\n"
+    "  latency       jobs at --rate per second (statements of --batch) to an\n"
+    "                idle worker; enqueue commit -> handler start percentiles\n"
+    "  enqueue       --jobs jobs by statements of --batch (--variant single)\n"
+    "                or through the bulk path (--variant bulk)\n"
+    "  backlog       --jobs queued; claim + complete --measure of them\n"
+    "  reset         install the schema if needed and empty the tables\n"
+    "  server-stats  print the server's CPU seconds, WAL bytes and commits\n\n"
     "Options:\n"
     "  --jobs N          default 100000\n"
     "  --batch N         default 100\n"
@@ -66,7 +66,7 @@ void bench_result_init(bench_result *r, const bench_opts *o, const char *mode)
         .system = "pgq", .mode = mode, .batch = o->batch, .threads = o->threads,
         .seconds = -1, .jobs_per_s = -1, .p50_ms = -1, .p95_ms = -1, .p99_ms = -1,
         .max_ms = -1, .peak_rss_kb = -1, .client_cpu_s = -1, .server_cpu_s = -1,
-        .backlog_left = -1, .queued = -1, .offered_per_s = -1, .enqueued_per_s = -1,
+        .commits_per_100 = -1, .wal_per_job = -1, .backlog_left = -1, .queued = -1, .offered_per_s = -1, .enqueued_per_s = -1,
     };
 }
 
@@ -105,6 +105,8 @@ void bench_result_print(const bench_result *r, bool json)
     field(json, "peak_rss_kb", (double)r->peak_rss_kb, 0);
     field(json, "client_cpu_s_per_100k", r->client_cpu_s, 3);
     field(json, "server_cpu_s_per_100k", r->server_cpu_s, 3);
+    field(json, "commits_per_100_jobs", r->commits_per_100, 2);
+    field(json, "wal_bytes_per_job", r->wal_per_job, 0);
     puts(json ? "}" : "");
     fflush(stdout);
 }
@@ -191,7 +193,7 @@ int main(int argc, char **argv)
     } modes[] = {
         {"drain", bench_drain},     {"throughput", bench_throughput},
         {"latency", bench_latency}, {"enqueue", bench_enqueue},
-        {"backlog", bench_backlog}, {"server-cpu", bench_server_cpu_cmd},
+        {"backlog", bench_backlog}, {"server-stats", bench_server_stats_cmd},
         {"reset", bench_reset_cmd},
     };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)

@@ -53,4 +53,17 @@ expect_exit 2 "an unknown statement is refused" "$S" nosuch
 expect_exit 0 "bench/run --help" "$PGQ_ROOT/bench/run" --help
 check_match "the driver documents --quick and --peers" "$OUT" "--quick.*|--peers"
 expect_exit 2 "the driver refuses an unknown mode" "$PGQ_ROOT/bench/run" --only nosuch
+
+# The driver against this test server: the pgbench replays of pgq's own
+# rendered statements and of the raw-SQL life cycle must run and count.
+expect_exit 0 "bench/run --smoke --only drain" "$PGQ_ROOT/bench/run" --smoke --here \
+    --build-dir "$PGQ_BUILD" --only drain --json
+for sys in pgq raw-sql pgq-sql; do
+    for b in 10 100; do
+        check_match "$sys drained at batch $b" "$OUT" \
+            "\"system\": \"$sys\", \"mode\": \"drain\", \"batch\": $b, \"jobs\": [0-9]+"
+    done
+done
+check_match "the 100-thread drain ran" "$OUT" '"mode": "drain", "batch": 100, .*"threads": 100'
+check_match "the replay ratio is reported" "$OUT" '"ratio": "drain pgq worker / pgq-sql'
 done_testing
