@@ -143,29 +143,44 @@ int pgq__batch_add(pgq_client *c, pgq__batch *b, const pgq_new_job *job, size_t 
     return PGQ_OK;
 }
 
-PGresult *pgq__batch_exec(pgq_client *c, pgq__batch *b, pgq__stmt s, int *rc)
+/* Empties the batch, keeping its buffers for the next chunk. */
+static void batch_clear(pgq__batch *b)
 {
-    const char *values[PGQ__BATCH_COLS];
-    int lengths[PGQ__BATCH_COLS], formats[PGQ__BATCH_COLS];
-    for (int i = 0; i < PGQ__BATCH_COLS; i++) {
-        pgq__buf *col = &b->cols[i];
-        if (col->len < ARRAY_HEADER)
-            pgq__buf_append(col, (const char[ARRAY_HEADER]){0}, ARRAY_HEADER);
-        if (col->oom) {
-            *rc = pgq__fail(c, PGQ_ENOMEM, "out of memory");
-            return NULL;
-        }
-        finish_header(col, col_oid[i], b->n, b->has_null[i]);
-        values[i] = col->data;
-        lengths[i] = (int)col->len;
-        formats[i] = 1;
-    }
-    PGresult *r = pgq__exec(c, s, PGQ__BATCH_COLS, values, lengths, formats, rc);
     for (int i = 0; i < PGQ__BATCH_COLS; i++) {
         pgq__buf_reset(&b->cols[i]);
         b->has_null[i] = false;
     }
     b->n = 0;
+}
+
+/* Completes each column's array header and points the parameters at it. */
+static int finish_columns(pgq_client *c, pgq__batch *b, const char **values, int *lengths)
+{
+    for (int i = 0; i < PGQ__BATCH_COLS; i++) {
+        pgq__buf *col = &b->cols[i];
+        if (col->len < ARRAY_HEADER) /* an empty batch */
+            pgq__buf_append(col, (const char[ARRAY_HEADER]){0}, ARRAY_HEADER);
+        if (col->oom)
+            return pgq__fail(c, PGQ_ENOMEM, "out of memory");
+        if (col->len > (size_t)INT32_MAX)
+            return pgq__fail(c, PGQ_EINVAL, "a batch of jobs must stay under 2 GB");
+        finish_header(col, col_oid[i], b->n, b->has_null[i]);
+        values[i] = col->data;
+        lengths[i] = (int)col->len;
+    }
+    return PGQ_OK;
+}
+
+PGresult *pgq__batch_exec(pgq_client *c, pgq__batch *b, pgq__stmt s, int *rc)
+{
+    static const int formats[PGQ__BATCH_COLS] = {1, 1, 1, 1, 1, 1};
+    const char *values[PGQ__BATCH_COLS];
+    int lengths[PGQ__BATCH_COLS];
+    PGresult *r = NULL;
+    *rc = finish_columns(c, b, values, lengths);
+    if (*rc == PGQ_OK)
+        r = pgq__exec(c, s, PGQ__BATCH_COLS, values, lengths, formats, rc);
+    batch_clear(b);
     return r;
 }
 
@@ -179,9 +194,9 @@ size_t pgq__batch_bytes(const pgq__batch *b)
 
 void pgq__batch_free(pgq__batch *b)
 {
+    batch_clear(b);
     for (int i = 0; i < PGQ__BATCH_COLS; i++)
         pgq__buf_free(&b->cols[i]);
-    b->n = 0;
 }
 
 /* Copies the returned ids (one row per input position) into ids. */
