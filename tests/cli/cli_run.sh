@@ -21,6 +21,11 @@ wait_sql() {
         sleep 0.05
     done
 }
+# Until a worker's LISTEN connection is up (its last statement was LISTEN).
+wait_listening() {
+    wait_sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database()
+              AND application_name = 'pgq worker' AND query LIKE 'LISTEN%'" 10
+}
 history() { sql "SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log WHERE job_id = $1"; }
 drain() { "$PGQ" run --mode drain --log-level warn "$@"; }
 
@@ -211,7 +216,7 @@ sql "TRUNCATE pgqueuer_log" >/dev/null
 "$PGQ" run --log-level warn --dequeue-timeout 60s --exec "ping=true" \
     --exec "hold=sleep 1.5" 2>"$TMP/worker.err" &
 wpid=$!
-sleep 0.5
+wait_listening
 for i in 1 2 3; do
     "$PGQ" queue ping x >/dev/null
     sleep 0.1
@@ -234,5 +239,23 @@ check_eq "the job stayed failed after its command succeeded" \
     "$(sql "SELECT status FROM pgqueuer WHERE id = $id")" failed
 check_eq "and was not logged successful" "$(history "$id")" "queued,picked,failed"
 check_match "the worker said the outcome was not recorded" "$(cat "$TMP/worker.err")" "not recorded"
+
+# ---- --prefix and --schema: other tables, another channel -----------------------------------
+expect_exit 0 "install with a prefix and a schema" "$PGQ" --prefix app_ --schema jobs install
+id=$("$PGQ" --prefix app_ --schema jobs queue pre x)
+expect_exit 0 "a worker on them drains" "$PGQ" run --prefix app_ --schema jobs --mode drain \
+    --log-level warn --exec pre=true
+check_eq "their log has the job" \
+    "$(sql "SELECT string_agg(status::text, ',' ORDER BY id) FROM jobs.app_pgqueuer_log WHERE job_id = $id")" \
+    "queued,picked,successful"
+"$PGQ" run --prefix app_ --schema jobs --log-level warn --dequeue-timeout 60s \
+    --exec "pre=echo \$PGQ_JOB_ID >>$TMP/pre.ids" 2>/dev/null &
+wpid=$!
+wait_listening
+id=$("$PGQ" --prefix app_ --schema jobs queue pre x)
+wait_sql "SELECT count(*) = 1 FROM jobs.app_pgqueuer_log WHERE job_id = $id AND status = 'successful'" 5 || true
+check_eq "it is woken by the prefixed channel" "$(cat "$TMP/pre.ids" 2>/dev/null)" "$id"
+kill -TERM $wpid
+wait $wpid || true
 
 done_testing
