@@ -153,14 +153,16 @@ static void *producer_scheduled(void *arg)
     return NULL;
 }
 
+/* Starts n producers; returns how many threads started. */
 static int run_producers(producer *ps, int n, void *(*fn)(void *))
 {
     for (int i = 0; i < n; i++)
         if (pthread_create(&ps[i].tid, NULL, fn, &ps[i]) != 0)
-            return -1;
-    return 0;
+            return i;
+    return n;
 }
 
+/* Joins the first n producers; non-zero if any failed. */
 static int join_producers(producer *ps, int n)
 {
     int rc = 0;
@@ -174,42 +176,48 @@ static int join_producers(producer *ps, int n)
 /* ---- throughput ------------------------------------------------------------
  * Producers enqueue batches flat out while one worker process consumes;
  * after the warm-up, handled and enqueued jobs are counted for `seconds`. */
+/* Counts handled and enqueued jobs over o->seconds after the warm-up. */
+static void measure_window(const bench_opts *o, const bench_child *ch,
+                           atomic_long *enqueued, bench_result *r)
+{
+    bench_sleep_until(bench_mono() + o->warmup);
+    double t0 = bench_mono();
+    long h0 = bench_child_handled(ch), e0 = atomic_load(enqueued);
+    bench_sleep_until(t0 + o->seconds);
+    double t1 = bench_mono();
+    long h1 = bench_child_handled(ch), e1 = atomic_load(enqueued);
+    r->jobs = h1 - h0;
+    r->seconds = t1 - t0;
+    r->jobs_per_s = (double)(h1 - h0) / r->seconds;
+    r->enqueued_per_s = (double)(e1 - e0) / r->seconds;
+}
+
 int bench_throughput(const bench_opts *o)
 {
     pgq_client *c = prepare(o);
-    if (!c || bench_settle(c) != 0) {
+    bench_child ch = {0};
+    if (!c || bench_settle(c) != 0 ||
+        bench_child_start(&ch, o, PGQ_MODE_CONTINUOUS, 0) != 0) {
+        bench_child_free(&ch);
         pgq_client_free(c);
         return 1;
     }
-    bench_child ch;
     atomic_long enqueued = 0;
     atomic_bool stop = false;
     producer ps[16];
     int np = o->producers < 1 ? 1 : o->producers > 16 ? 16 : o->producers;
-    int rc = bench_child_start(&ch, o, PGQ_MODE_CONTINUOUS, 0);
     for (int i = 0; i < np; i++)
         ps[i] = (producer){.o = o, .enqueued = &enqueued, .stop = &stop};
-    if (rc == 0)
-        rc = run_producers(ps, np, producer_flat_out);
-    bench_sleep_until(bench_mono() + o->warmup);
-    double t0 = bench_mono();
-    long h0 = bench_child_handled(&ch), e0 = atomic_load(&enqueued);
-    bench_sleep_until(t0 + o->seconds);
-    double t1 = bench_mono();
-    long h1 = bench_child_handled(&ch), e1 = atomic_load(&enqueued);
-    atomic_store(&stop, true);
-    rc |= join_producers(ps, np);
-    long left = bench_queue_len(c);
-    bench_child_stop(&ch);
-    rc |= bench_child_wait(&ch);
-
+    int started = run_producers(ps, np, producer_flat_out);
     bench_result r;
     bench_result_init(&r, o, "throughput");
-    r.jobs = h1 - h0;
-    r.seconds = t1 - t0;
-    r.jobs_per_s = (double)(h1 - h0) / r.seconds;
-    r.enqueued_per_s = (double)(e1 - e0) / r.seconds;
-    r.backlog_left = left;
+    if (started == np)
+        measure_window(o, &ch, &enqueued, &r);
+    atomic_store(&stop, true);
+    int rc = (started != np) | join_producers(ps, started);
+    r.backlog_left = bench_queue_len(c);
+    bench_child_stop(&ch);
+    rc |= bench_child_wait(&ch);
     r.peak_rss_kb = ch.maxrss_kb;
     if (rc == 0)
         bench_result_print(&r, o->json);
@@ -257,6 +265,7 @@ static int latency_report(const bench_opts *o, const bench_child *ch,
 }
 
 /* Runs one scheduled phase over jobs [first, last) at o->rate. */
+/* Runs one scheduled phase over jobs [first, last) at o->rate. */
 static int scheduled_phase(const bench_opts *o, double *commits, long first, long last)
 {
     producer ps[16];
@@ -265,9 +274,10 @@ static int scheduled_phase(const bench_opts *o, double *commits, long first, lon
     for (int i = 0; i < np; i++)
         ps[i] = (producer){.o = o, .index = i, .count = np, .first = first,
                            .last = last, .start = start, .commits = commits};
-    if (run_producers(ps, np, producer_scheduled) != 0)
-        return -1;
-    return join_producers(ps, np);
+    int started = run_producers(ps, np, producer_scheduled);
+    /* Jobs of a producer that did not start are never enqueued: the
+     * phase then fails when waiting for them. */
+    return join_producers(ps, started) | (started != np);
 }
 
 int bench_latency(const bench_opts *o)
