@@ -597,28 +597,28 @@ static void tick(pgq_worker *w)
     advance_stop(w, pgq__mono());
 }
 
-/* Seconds until the next thing the loop must do by itself. */
+/* Seconds until the next thing the loop must do by itself. Statements wait
+ * for the connection and for the back-off after an error (error_until). */
 static double sleep_for(const pgq_worker *w, double now)
 {
     double t = MAX_SLEEP;
-    if (w->phase == PGQ__W_DONE)
+    if (w->phase == PGQ__W_DONE || (atomic_load(&w->stops) > 0 && w->phase == PGQ__W_RUN))
         return 0;
-    if (w->phase == PGQ__W_RUN && w->fatal == PGQ_OK) {
-        if (w->want_claim && can_claim(w))
-            t = fmin(t, w->claim_at - now);
-        else if (!w->want_claim)
-            t = fmin(t, w->poll_at - now);
-    }
     if (w->phase != PGQ__W_RUN)
         t = fmin(t, w->deadline - now);
-    if (w->n_held)
-        t = fmin(t, w->hb_at - now);
     if (!w->up)
-        t = fmin(t, w->reconnect_at - now);
-    else if (w->n_pending || (w->release.n && w->phase != PGQ__W_IMMEDIATE))
-        t = fmin(t, w->error_until - now);
-    if (atomic_load(&w->stops) > 0 && w->phase == PGQ__W_RUN)
-        t = 0;
+        return fmax(fmin(t, w->reconnect_at - now), 0);
+    double ok_at = w->error_until;
+    if (w->phase == PGQ__W_RUN && w->fatal == PGQ_OK) {
+        if (w->want_claim && can_claim(w))
+            t = fmin(t, fmax(w->claim_at, ok_at) - now);
+        else if (!w->want_claim)
+            t = fmin(t, fmax(w->poll_at, ok_at) - now);
+    }
+    if (w->n_held)
+        t = fmin(t, fmax(w->hb_at, ok_at) - now);
+    if (w->n_pending || (w->release.n && w->phase != PGQ__W_IMMEDIATE))
+        t = fmin(t, ok_at - now);
     return t > 0 ? t : 0;
 }
 

@@ -96,9 +96,15 @@ check_match "it said so" "$(cat "$TMP/w.err")" "stopping now: cancelling 4 runni
 check_match "and handed them back" "$(cat "$TMP/w.err")" "handed 4 job\(s\) back"
 
 # ---- Acceptance 4: the database restarts under two running workers ---------------------------------
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Stops the server for two seconds; DOWN_CPU is the CPU time (clock ticks)
+# the worker $1 used meanwhile: reconnecting must not spin.
 restart_db() {
     "$PGQ" local stop --dir "$PGQ_TEST_CLUSTER" >/dev/null
-    sleep 0.5
+    local before=$(cpu_ticks "$1")
+    sleep 2
+    DOWN_CPU=$(( $(cpu_ticks "$1") - before ))
     "$PGQ" local start --dir "$PGQ_TEST_CLUSTER" --fast >/dev/null
 }
 
@@ -111,7 +117,10 @@ restart_run() { # "what" ARGS...
     "$PGQ" run --mode drain --heartbeat-timeout 5s "$@" 2>"$TMP/w2.err" &
     local p2=$!
     wait_sql "SELECT count(*) >= $N / 3 FROM pgqueuer_log WHERE status = 'successful'"
-    restart_db
+    restart_db $p1
+    check_eq "$what: no busy loop while the database is down" \
+        "$([ "$DOWN_CPU" -le 20 ] && echo yes)" yes
+    echo "# $what: $DOWN_CPU clock tick(s) of CPU in 2 s without a database"
     local rc1=0 rc2=0
     wait $p1 || rc1=$?
     wait $p2 || rc2=$?
