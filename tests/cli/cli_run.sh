@@ -228,6 +228,11 @@ lat=$(sql "SELECT round(max(extract(epoch FROM p.created - q.created)) * 1000)
 echo "# enqueue-to-pick latency on an idle worker: worst of 3 = ${lat} ms"
 check_eq "enqueue-to-pick under 500 ms" "$([ -n "$lat" ] && [ "$lat" -lt 500 ] && echo yes)" yes
 
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+before=$(ticks $wpid)
+sleep 1
+check_eq "an idle worker uses no CPU (no polling)" "$([ $(( $(ticks $wpid) - before )) -le 1 ] && echo yes)" yes
+
 id=$("$PGQ" queue hold x)
 wait_sql "SELECT count(*) = 1 FROM pgqueuer WHERE id = $id AND status = 'picked'" 10
 expect_exit 0 "mark-failed of a running job" "$PGQ" mark-failed --job-ids "$id"
