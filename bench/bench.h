@@ -29,6 +29,7 @@ typedef struct bench_opts {
     int producers;      /* throughput / latency producer threads */
     long measure;       /* backlog: jobs claimed and completed */
     const char *variant; /* enqueue: single, bulk */
+    const char *worker_options; /* server options of the worker's sessions */
     bool json;
     bool keep;          /* do not clear the queue first */
     pgq_config cfg;

@@ -251,6 +251,7 @@ static int latency_report(const bench_opts *o, const bench_child *ch,
     qsort(lat, k, sizeof *lat, cmp_double);
     bench_result r;
     bench_result_init(&r, o, "latency");
+    r.variant = o->worker_options && *o->worker_options ? o->worker_options : NULL;
     r.jobs = n;
     r.seconds = secs;
     r.jobs_per_s = (double)n / secs;
@@ -343,7 +344,7 @@ int bench_enqueue(const bench_opts *o)
     bench_result r;
     bench_result_init(&r, o, "enqueue");
     r.variant = bulk ? "bulk" : "single";
-    r.batch = bulk ? 0 : batch;
+    r.batch = bulk ? -1 : batch;
     r.jobs = o->jobs;
     r.seconds = secs;
     r.jobs_per_s = (double)o->jobs / secs;

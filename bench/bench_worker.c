@@ -77,10 +77,29 @@ static void log_to_stderr(void *ud, pgq_log_level level, int64_t job_id,
             level >= PGQ_LOG_ERROR ? "error: " : "", message, (long long)job_id);
 }
 
+/* Conninfo adding server options (e.g. "-c synchronous_commit=off") to the
+ * worker's sessions only; the rest comes from the PG* variables or a
+ * key=value PGDSN. */
+static const char *worker_dsn(const bench_opts *o, char *buf, size_t n)
+{
+    if (!o->worker_options || !*o->worker_options)
+        return o->cfg.dsn;
+    size_t k = (size_t)snprintf(buf, n, "%s options='", o->cfg.dsn ? o->cfg.dsn : "");
+    for (const char *p = o->worker_options; *p && k + 3 < n; p++) {
+        if (*p == '\'' || *p == '\\')
+            buf[k++] = '\\';
+        buf[k++] = *p;
+    }
+    snprintf(buf + k, n - k, "'");
+    return buf;
+}
+
 static int child_main(const bench_opts *o, pgq_worker_mode mode, bench_shared *sh)
 {
+    char dsn[1024];
     pgq_config cfg = o->cfg;
     cfg.application_name = BENCH_WORKER_APP;
+    cfg.dsn = worker_dsn(o, dsn, sizeof dsn);
     pgq_worker_opts wo = {
         .batch_size = o->worker_batch > 0 ? o->worker_batch : o->batch,
         .max_concurrent_tasks = o->threads,

@@ -33,6 +33,8 @@ static const char usage[] =
     "  --producers N     default 1\n"
     "  --measure N       default 10000\n"
     "  --variant V       single or bulk\n"
+    "  --worker-options O  server options of the worker's sessions only,\n"
+    "                    e.g. \"-c synchronous_commit=off\" (experiments)\n"
     "  --keep            do not empty the queue first\n"
     "  --json            one JSON object per measurement\n"
     "Connection: PGDSN, PGQUEUER_DSN or the PG* variables.\n";
@@ -163,6 +165,8 @@ static int parse(bench_opts *o, int argc, char **argv)
             o->keep = true;
         } else if (!strcmp(a, "--variant") && i + 1 < argc) {
             o->variant = argv[++i];
+        } else if (!strcmp(a, "--worker-options") && i + 1 < argc) {
+            o->worker_options = argv[++i];
         } else if (!strncmp(a, "--", 2)) {
             if (!set_option(o, a, i + 1 < argc ? argv[i + 1] : NULL))
                 return 2;
