@@ -14,7 +14,6 @@ trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$TMP" "$T_OUT" "$T_ERR"' E
 PLUGIN="$PGQ_BUILD/examples/plugin_example.so"
 : "${PGQ_TEST_CLUSTER:?the test cluster (set by tests/run)}"
 N=${PGQ_TEST_JOBS:-3000}
-N=$(( N / 3 * 3 ))
 
 wait_sql() {
     local end=$(( $(date +%s) + ${2:-60} ))
@@ -27,9 +26,9 @@ wait_sql() {
 fresh() {
     sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
     : >"$TMP/ran"
-    for ep in ep_a ep_b ep_c; do
-        seq 1 $(( N / 3 )) | "$PGQ" queue "$ep" --stdin >/dev/null
-    done
+    seq 1 $(( N - 2 * (N / 3) )) | "$PGQ" queue ep_a --stdin >/dev/null
+    seq 1 $(( N / 3 )) | "$PGQ" queue ep_b --stdin >/dev/null
+    seq 1 $(( N / 3 )) | "$PGQ" queue ep_c --stdin >/dev/null
 }
 
 ran_ids() { cut -d' ' -f1 "$TMP/ran" | sort -n; }

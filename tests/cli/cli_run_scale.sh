@@ -12,7 +12,6 @@ chmod 755 "$TMP"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP" "$T_OUT" "$T_ERR"' EXIT
 PLUGIN="$PGQ_BUILD/examples/plugin_example.so"
 N=${PGQ_TEST_JOBS:-3000}
-N=$(( N / 3 * 3 ))
 
 wait_sql() {
     local end=$(( $(date +%s) + ${2:-60} ))
@@ -25,9 +24,9 @@ wait_sql() {
 fresh() {
     sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
     : >"$TMP/ran"
-    for ep in ep_a ep_b ep_c; do
-        seq 1 $(( N / 3 )) | "$PGQ" queue "$ep" --stdin >/dev/null
-    done
+    seq 1 $(( N - 2 * (N / 3) )) | "$PGQ" queue ep_a --stdin >/dev/null
+    seq 1 $(( N / 3 )) | "$PGQ" queue ep_b --stdin >/dev/null
+    seq 1 $(( N / 3 )) | "$PGQ" queue ep_c --stdin >/dev/null
 }
 
 # The job ids the handlers recorded (the plug-in adds the entrypoint), sorted.
