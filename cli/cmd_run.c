@@ -31,8 +31,8 @@ static const char help[] =
     "  --exec-timeout DUR   kill a command's process group after DUR\n\n"
     "Worker:\n"
     "  --batch-size N            jobs claimed per statement (10)\n"
-    "  --max-concurrent-tasks N  handler threads, and the most jobs held at
-                            once (4 x batch size, at most 32)\n"
+    "  --max-concurrent-tasks N  handler threads, and the most jobs held at\n"
+    "                            once (4 x batch size, at most 32)\n"
     "  --dequeue-timeout DUR     idle re-poll without notifications (30s)\n"
     "  --heartbeat-timeout DUR   default retry_timer: a job without heartbeat\n"
     "                            that long is taken over by others (30s)\n"
