@@ -227,7 +227,9 @@ int pgq_worker_run(pgq_worker *w)
     rc = pgq__wconnect(w);
     if (rc != PGQ_OK)
         return rc;
-    rc = pgq__pool_start(w->core, w->opts.max_concurrent_tasks);
+    rc = pgq__rec_start(&w->rec, &w->cfg, w->core);
+    if (rc == PGQ_OK)
+        rc = pgq__pool_start(w->core, w->opts.max_concurrent_tasks);
     if (rc == PGQ_OK) {
         log_start(w);
         pgq__wloop(w);
@@ -236,6 +238,8 @@ int pgq_worker_run(pgq_worker *w)
         run_fail(w, rc, "cannot start the handler threads");
     }
     pgq__pool_stop(w->core);
+    pgq__rec_stop(w->rec); /* after the batch in flight, if any */
+    w->rec = NULL;
     pgq_client_free(w->db);
     pgq_client_free(w->lsn);
     w->db = w->lsn = NULL;

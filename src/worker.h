@@ -160,6 +160,22 @@ int pgq__wnext_query(pgq_client *c, const pgq__wep *eps, size_t n_eps,
                      double default_retry_timer, const int64_t *held,
                      size_t n_held, pgq__wnext *out);
 
+/* ---- worker_record.c: outcomes recorded on a second connection ------------ */
+
+typedef struct pgq__recorder pgq__recorder;
+
+/* Starts the recorder thread (it connects when it first has work). */
+int pgq__rec_start(pgq__recorder **out, const pgq_config *cfg, pgq__wcore *core);
+/* Hands over one batch (outs is malloc'd; the recorder frees it); only
+ * when the previous batch's result was taken. */
+void pgq__rec_submit(pgq__recorder *r, pgq_outcome *outs, size_t n);
+/* True once the batch is done, with its status, resolved count and error
+ * message. */
+bool pgq__rec_result(pgq__recorder *r, int *rc, size_t *resolved, char *err,
+                     size_t errlen);
+/* Finishes the batch in flight, then ends the thread and frees r. */
+void pgq__rec_stop(pgq__recorder *r);
+
 /* ---- The worker (worker.c: API; worker_loop.c: the loop) ---------------- */
 
 typedef enum pgq__wphase {
@@ -201,6 +217,10 @@ struct pgq_worker {
     size_t n_active;            /* of those, READY or RUNNING */
     pgq_job_ctx *pending;       /* DONE, outcome not yet recorded */
     size_t n_pending;
+    pgq__recorder *rec;
+    pgq_job_ctx *recording;     /* the batch the recorder is recording */
+    size_t n_recording;
+    double rec_retry_at, rec_delay; /* back-off after a failed batch */
     pgq__ids release;           /* ids to hand back (stop) */
     bool want_claim;
     double claim_at;            /* not before (rate/concurrency back-off) */

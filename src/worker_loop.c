@@ -3,10 +3,12 @@
  * in this order, then sleeps in poll() on the wake pipe and the LISTEN
  * socket until the earliest deadline:
  *
- *   collect finished jobs -> stop phases -> reconnect (when down)
+ *   collect finished jobs and recorded outcomes -> stop phases
+ *   -> hand outcomes to the recorder (worker_record.c: one statement on
+ *      its own connection, in parallel) -> reconnect (when down)
  *   -> claim a batch (one statement; when it came back empty, ask how
- *      long to sleep) -> record outcomes (one statement) -> hand back
- *   (one statement) -> heartbeat (one statement)
+ *      long to sleep) -> hand back (one statement) -> heartbeat (one
+ *      statement)
  *
  * Deadlines: a notification (insert/update, or a delete while limits or
  * drain mode make freed slots interesting), the earliest deferred job,
@@ -22,7 +24,7 @@
  *
  * Connection loss: the loop drops both connections, logs once, and
  * reconnects with back-off (0.1 s doubling to 5 s) while the handlers keep
- * running; outcomes wait and are recorded after the reconnect. Recording
+ * running; the recorder retries its batch with the same back-off. Recording
  * only touches rows still picked by this worker, so an outcome sent twice
  * (its first commit unacknowledged) is not logged twice.
  */
@@ -227,56 +229,89 @@ static void collect_done(pgq_worker *w)
     }
 }
 
-/* Records up to OUTCOMES_PER_STATEMENT pending outcomes in one statement. */
-static int flush_some(pgq_worker *w, double now)
+/* ---- Recording outcomes (on the recorder's connection) ---------------------------- */
+
+/* Moves up to OUTCOMES_PER_STATEMENT pending outcomes to the recorder, if
+ * it is free. */
+static void submit_outcomes(pgq_worker *w, double now)
 {
-    size_t max = w->n_pending < OUTCOMES_PER_STATEMENT ? w->n_pending : OUTCOMES_PER_STATEMENT;
-    pgq_outcome *out = malloc(max * sizeof *out);
-    if (!out)
-        return PGQ_ENOMEM;
-    pgq_job_ctx *ctx = w->pending;
-    size_t n = 0, resolved = 0;
+    if (w->n_recording || !w->n_pending || now < w->rec_retry_at)
+        return;
+    size_t n = w->n_pending < OUTCOMES_PER_STATEMENT ? w->n_pending : OUTCOMES_PER_STATEMENT;
+    pgq_outcome *outs = malloc(n * sizeof *outs);
+    if (!outs)
+        return; /* try again next turn */
     double soonest = INFINITY;
-    for (; ctx && n < max; ctx = ctx->next) {
-        out[n++] = ctx->outcome;
+    for (size_t i = 0; i < n; i++) {
+        pgq_job_ctx *ctx = w->pending;
+        w->pending = ctx->next;
+        ctx->next = w->recording;
+        w->recording = ctx;
+        outs[i] = ctx->outcome;
         if (ctx->outcome.status == PGQ_QUEUED)
             soonest = fmin(soonest, ctx->outcome.retry_delay);
     }
-    int rc = pgq_complete(w->db, w->core->id, out, n, &resolved);
-    free(out);
-    if (rc != PGQ_OK)
-        return rc;
-    if (resolved < n)
-        pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL,
-                  "%zu of %zu outcome(s) not recorded: those jobs were cancelled, "
-                  "marked failed or taken over meanwhile", n - resolved, n);
-    for (size_t i = 0; i < n; i++) {
-        ctx = w->pending;
-        w->pending = ctx->next;
-        finalize(w, ctx);
-    }
     w->n_pending -= n;
+    w->n_recording = n;
+    /* A retried job is due again after its delay: look for it then. */
     if (isfinite(soonest) && w->poll_at > now + soonest)
         w->poll_at = now + soonest + 0.002;
-    return PGQ_OK;
+    pgq__rec_submit(w->rec, outs, n);
 }
 
-/* ---- Statements -------------------------------------------------------------- */
-
-static int flush(pgq_worker *w, double now)
+/* A batch failed: its jobs wait again, and the next try backs off. */
+static void recording_failed(pgq_worker *w, double now, int rc, const char *err)
 {
-    while (w->n_pending) {
-        int rc = flush_some(w, now);
-        if (rc != PGQ_OK) {
-            failed(w, now, rc, w->db, "recording outcomes");
-            return rc;
-        }
+    while (w->recording) {
+        pgq_job_ctx *ctx = w->recording;
+        w->recording = ctx->next;
+        ctx->next = w->pending;
+        w->pending = ctx;
     }
+    w->n_pending += w->n_recording;
+    w->n_recording = 0;
+    w->rec_delay = w->rec_delay > 0 ? fmin(w->rec_delay * 2, RECONNECT_MAX) : RECONNECT_MIN;
+    w->rec_retry_at = now + w->rec_delay;
+    if (rc == PGQ_ENOSCHEMA && w->fatal == PGQ_OK) {
+        snprintf(w->errmsg, sizeof w->errmsg, "recording outcomes: %s", err);
+        w->fatal = rc;
+    }
+    /* A lost connection is the loop's to report, once. */
+    pgq__wlog(w->core, rc == PGQ_ECONNECT ? PGQ_LOG_DEBUG : PGQ_LOG_ERROR, 0, NULL,
+              "recording %zu outcome(s): %s; trying again in %.1fs", w->n_pending, err,
+              w->rec_delay);
+}
+
+static void collect_recorded(pgq_worker *w, double now)
+{
+    int rc;
+    size_t resolved;
+    char err[512];
+    if (!w->n_recording || !pgq__rec_result(w->rec, &rc, &resolved, err, sizeof err))
+        return;
+    if (rc != PGQ_OK) {
+        recording_failed(w, now, rc, err);
+        return;
+    }
+    if (resolved < w->n_recording)
+        pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL,
+                  "%zu of %zu outcome(s) not recorded: those jobs were cancelled, "
+                  "marked failed or taken over meanwhile", w->n_recording - resolved,
+                  w->n_recording);
+    while (w->recording) {
+        pgq_job_ctx *ctx = w->recording;
+        w->recording = ctx->next;
+        finalize(w, ctx);
+    }
+    w->n_recording = 0;
+    w->rec_delay = 0;
+    w->rec_retry_at = 0;
     /* In drain mode an emptied worker looks again at once: it may be done. */
     if (w->opts.mode == PGQ_MODE_DRAIN && w->n_held == 0 && w->phase == PGQ__W_RUN)
         w->want_claim = true;
-    return PGQ_OK;
 }
+
+/* ---- Statements -------------------------------------------------------------- */
 
 static int hand_back(pgq_worker *w, double now)
 {
@@ -534,13 +569,14 @@ static void advance_stop(pgq_worker *w, double now)
     }
     if (w->phase != PGQ__W_FINAL || w->n_active)
         return;
-    if (!w->n_pending && !w->release.n) {
+    if (!w->n_pending && !w->n_recording && !w->release.n) {
         w->phase = PGQ__W_DONE;
     } else if (now >= w->deadline) {
         snprintf(w->errmsg, sizeof w->errmsg,
                  "stopped without recording %zu outcome(s) and handing back %zu "
                  "job(s): the database is unreachable; other workers take them "
-                 "over after their retry_timer", w->n_pending, w->release.n);
+                 "over after their retry_timer", w->n_pending + w->n_recording,
+                 w->release.n);
         pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
         if (w->fatal == PGQ_OK)
             w->fatal = PGQ_ECONNECT;
@@ -582,17 +618,18 @@ static void tick(pgq_worker *w)
 {
     double now = pgq__mono();
     collect_done(w);
+    collect_recorded(w, now);
     advance_stop(w, now);
+    /* The recorder has its own connection: outcomes go on while the loop's
+     * is down, and never wait for a claim. */
+    submit_outcomes(w, now);
     if (!w->up && now >= w->reconnect_at)
         reconnect(w, now);
     if (!w->up || now < w->error_until || w->phase == PGQ__W_DONE)
         return;
-    /* Claim first: a notification's job should not wait for the outcomes
-     * of others to be recorded. */
     if (w->phase == PGQ__W_RUN && w->fatal == PGQ_OK && claim(w, now) != PGQ_OK && !w->up)
         return;
-    if (flush(w, now) != PGQ_OK || hand_back(w, now) != PGQ_OK ||
-        heartbeat(w, now) != PGQ_OK)
+    if (hand_back(w, now) != PGQ_OK || heartbeat(w, now) != PGQ_OK)
         return;
     advance_stop(w, pgq__mono());
 }
@@ -606,6 +643,9 @@ static double sleep_for(const pgq_worker *w, double now)
         return 0;
     if (w->phase != PGQ__W_RUN)
         t = fmin(t, w->deadline - now);
+    /* The recorder wakes the loop when its batch is done. */
+    if (w->n_pending && !w->n_recording)
+        t = fmin(t, w->rec_retry_at - now);
     if (!w->up)
         return fmax(fmin(t, w->reconnect_at - now), 0);
     double ok_at = w->error_until;
@@ -617,7 +657,7 @@ static double sleep_for(const pgq_worker *w, double now)
     }
     if (w->n_held)
         t = fmin(t, fmax(w->hb_at, ok_at) - now);
-    if (w->n_pending || (w->release.n && w->phase != PGQ__W_IMMEDIATE))
+    if (w->release.n && w->phase != PGQ__W_IMMEDIATE)
         t = fmin(t, ok_at - now);
     return t > 0 ? t : 0;
 }

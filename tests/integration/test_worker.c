@@ -685,7 +685,7 @@ TEST(killed_connections_are_survived)
     bg_start(&b, w);
     CHECK(wait_flag(&started, 20, 10));
     tdb_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-             "application_name = 'pgq worker' AND datname = current_database()");
+             "application_name LIKE 'pgq worker%%' AND datname = current_database()");
     CHECK_INT(bg_join(&b), PGQ_OK);
     for (int id = 1; id <= 200; id++)
         CHECKF(atomic_load(&runs[id]) == 1, "job %d ran %d times", id, atomic_load(&runs[id]));
@@ -695,6 +695,33 @@ TEST(killed_connections_are_survived)
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
     CHECK_INT(log_count("reconnecting"), 1);
     CHECK_INT(log_count("reconnected to the database"), 1);
+    pgq_worker_free(w);
+    pgq_client_free(c);
+}
+
+TEST(recorder_connection_loss_is_retried)
+{
+    tdb_reset_schema();
+    pgq_client *c = tdb_client(NULL);
+    enqueue(c, "slow", 120, 0);
+    pgq_worker *w = worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .batch_size = 4,
+                                             .max_concurrent_tasks = 8});
+    reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
+    bg b;
+    bg_start(&b, w);
+    CHECK(wait_flag(&finished, 20, 10));
+    /* Only the recorder's connection: the loop goes on claiming. */
+    CHECK_INT(tdb_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                      "application_name = 'pgq worker recorder' AND datname = "
+                      "current_database()"), 1);
+    CHECK_INT(bg_join(&b), PGQ_OK);
+    for (int id = 1; id <= 120; id++)
+        CHECKF(atomic_load(&runs[id]) == 1, "job %d ran %d times", id, atomic_load(&runs[id]));
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), 120);
+    CHECK_INT(tdb_int("SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = "
+                      "'successful'"), 120);
+    CHECK_INT(log_count("reconnecting"), 0); /* the loop's connection was fine */
+    CHECK(log_count("recording") >= 1);      /* the failed batch, at debug level */
     pgq_worker_free(w);
     pgq_client_free(c);
 }
@@ -752,6 +779,7 @@ int main(int argc, char **argv)
         CASE(notification_payloads),
         CASE(unknown_notifications_are_logged_and_dropped),
         CASE(killed_connections_are_survived),
+        CASE(recorder_connection_loss_is_retried),
         CASE(concurrency_limit_holds_across_two_workers),
     };
     return th_main(cases, sizeof cases / sizeof cases[0], argc, argv);

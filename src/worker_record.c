@@ -1,0 +1,166 @@
+/* worker_record.c: the recorder, a thread with its own connection that
+ * records batches of outcomes (pgq_complete) while the loop goes on
+ * claiming on the other connection. Claims and completions touch different
+ * rows, so the server runs them side by side; on one connection each
+ * would wait for the other.
+ *
+ * Hand-off: the loop submits one batch at a time and polls for its result
+ * when the recorder wakes it through the wake pipe. The recorder opens its
+ * connection when it first has work, and again after losing it; the loop
+ * never touches that connection. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+struct pgq__recorder {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pgq_config cfg;          /* the worker's, with its own application_name */
+    char appname[128];
+    pgq__wcore *core;
+    pgq_client *c;           /* recorder thread only */
+    /* Under mu: */
+    pgq_outcome *outs;       /* the batch; owned by the recorder while set */
+    size_t n;
+    bool work, done, shutdown;
+    int rc;
+    size_t resolved;
+    char errmsg[512];
+};
+
+static int connect_if_needed(pgq__recorder *r)
+{
+    if (r->c && PQstatus(pgq_client_conn(r->c)) == CONNECTION_OK)
+        return PGQ_OK;
+    pgq_client_free(r->c);
+    r->c = NULL;
+    int rc = pgq_client_open(&r->c, &r->cfg);
+    if (rc == PGQ_OK)
+        (void)pgq__exec_command(r->c, "SET plan_cache_mode = force_generic_plan");
+    return rc;
+}
+
+/* Runs one batch; the connection is dropped when it failed, to be opened
+ * again for the next. */
+static void record(pgq__recorder *r, const pgq_outcome *outs, size_t n, int *rc,
+                   size_t *resolved, char *err, size_t errlen)
+{
+    *resolved = 0;
+    *rc = connect_if_needed(r);
+    if (*rc == PGQ_OK)
+        *rc = pgq_complete(r->c, r->core->id, outs, n, resolved);
+    if (*rc != PGQ_OK) {
+        snprintf(err, errlen, "%s", r->c ? pgq_client_errmsg(r->c) : pgq_strerror(*rc));
+        if (*rc == PGQ_ECONNECT || !r->c) {
+            pgq_client_free(r->c);
+            r->c = NULL;
+        }
+    }
+}
+
+static void *recorder_main(void *arg)
+{
+    pgq__recorder *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->work && !r->shutdown)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (!r->work)
+            break;
+        const pgq_outcome *outs = r->outs;
+        size_t n = r->n;
+        pthread_mutex_unlock(&r->mu);
+        int rc;
+        size_t resolved;
+        char err[512] = "";
+        record(r, outs, n, &rc, &resolved, err, sizeof err);
+        pthread_mutex_lock(&r->mu);
+        r->rc = rc;
+        r->resolved = resolved;
+        snprintf(r->errmsg, sizeof r->errmsg, "%s", err);
+        r->work = false;
+        r->done = true;
+        char b = 'r';
+        ssize_t w = write(r->core->wake_fd, &b, 1);
+        (void)w; /* a full pipe already wakes the loop */
+    }
+    pthread_mutex_unlock(&r->mu);
+    pgq_client_free(r->c);
+    r->c = NULL;
+    return NULL;
+}
+
+int pgq__rec_start(pgq__recorder **out, const pgq_config *cfg, pgq__wcore *core)
+{
+    pgq__recorder *r = calloc(1, sizeof *r);
+    *out = r;
+    if (!r)
+        return PGQ_ENOMEM;
+    /* Named apart in pg_stat_activity: "<application name> recorder". */
+    r->cfg = *cfg;
+    snprintf(r->appname, sizeof r->appname, "%s recorder",
+             cfg->application_name ? cfg->application_name : "pgq worker");
+    r->cfg.application_name = r->appname;
+    r->core = core;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&r->tid, NULL, recorder_main, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        free(r);
+        *out = NULL;
+        return PGQ_EIO;
+    }
+    return PGQ_OK;
+}
+
+void pgq__rec_submit(pgq__recorder *r, pgq_outcome *outs, size_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    r->outs = outs;
+    r->n = n;
+    r->work = true;
+    r->done = false;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+bool pgq__rec_result(pgq__recorder *r, int *rc, size_t *resolved, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&r->mu);
+    bool done = r->done;
+    if (done) {
+        *rc = r->rc;
+        *resolved = r->resolved;
+        snprintf(err, errlen, "%s", r->errmsg);
+        r->done = false;
+        free(r->outs);
+        r->outs = NULL;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return done;
+}
+
+void pgq__rec_stop(pgq__recorder *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->shutdown = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->tid, NULL);
+    free(r->outs);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}
