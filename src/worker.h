@@ -1,9 +1,11 @@
 /*
  * worker.h: private declarations shared by the worker's source files.
  *
- * Threads. The thread that calls pgq_worker_run (the loop) owns both
- * database connections and every piece of bookkeeping; it claims jobs,
- * hands them to a pool of handler threads, and records their outcomes.
+ * Threads. The thread that calls pgq_worker_run (the loop) owns two
+ * database connections (claims and the like; LISTEN) and every piece of
+ * bookkeeping; it claims jobs, hands them to a pool of handler threads,
+ * and passes their outcomes in batches to the recorder thread, which
+ * records them on a third connection while the loop goes on claiming.
  * The pool and the loop meet only in the "core" below, under its mutex:
  * a FIFO of claimed jobs waiting for a thread (ready) and a FIFO of jobs
  * whose handler has returned (done). A thread that makes the done list
