@@ -59,6 +59,7 @@ PLUG=("$PLUGIN" -- --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran")
 two_drains() { # "what" ARGS...
     local what=$1
     shift
+    local jobs=$(sql "SELECT count(*) FROM pgqueuer")
     local start=$(date +%s.%N)
     "$PGQ" run --mode drain --log-level warn "$@" 2>"$TMP/w1.err" &
     local p1=$!
@@ -68,7 +69,7 @@ two_drains() { # "what" ARGS...
     wait $p1 || rc1=$?
     wait $p2 || rc2=$?
     local secs=$(echo "$(date +%s.%N) - $start" | bc)
-    echo "# $what: $N jobs in ${secs}s, $(echo "$N / $secs" | bc) jobs/s"
+    echo "# $what: $jobs jobs in ${secs}s, $(echo "$jobs / $secs" | bc) jobs/s"
     check_eq "$what: both workers exit 0" "$rc1,$rc2" "0,0"
     check_eq "$what: no errors logged" "$(cat "$TMP/w1.err" "$TMP/w2.err")" ""
 }
