@@ -140,7 +140,8 @@ static void log_line(void *ud, pgq_log_level level, int64_t job_id, const char *
     if (job_id || ep)
         snprintf(who, sizeof who, "job=%lld entrypoint=%s ", (long long)job_id,
                  ep ? ep : "-");
-    int n = snprintf(line, sizeof line, "%s %-5s %s%s\n", ts, level_name(level), who, msg);
+    int n =
+        snprintf(line, sizeof line, "%s %-5s %s%s\n", ts, level_name(level), who, msg);
     if (n > (int)sizeof line - 1)
         n = (int)sizeof line - 1, line[n - 1] = '\n';
     fwrite(line, 1, (size_t)n, stderr);
@@ -347,8 +348,11 @@ static int opt_level(run_args *ra, const char *o, const char *v)
     static const struct {
         const char *name;
         pgq_log_level level;
-    } levels[] = {{"debug", PGQ_LOG_DEBUG}, {"info", PGQ_LOG_INFO}, {"warn", PGQ_LOG_WARN},
-                  {"warning", PGQ_LOG_WARN}, {"error", PGQ_LOG_ERROR}};
+    } levels[] = {{"debug", PGQ_LOG_DEBUG},
+                  {"info", PGQ_LOG_INFO},
+                  {"warn", PGQ_LOG_WARN},
+                  {"warning", PGQ_LOG_WARN},
+                  {"error", PGQ_LOG_ERROR}};
     for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
         if (strcmp(v, levels[i].name) == 0) {
             ra->wopts.log_level = levels[i].level;
@@ -371,13 +375,23 @@ static const struct {
     const char *name;
     opt_fn fn;
 } value_opts[] = {
-    {"--exec", opt_exec}, {"--exec-timeout", opt_exec_timeout},
-    {"--batch-size", opt_batch}, {"--max-concurrent-tasks", opt_tasks},
-    {"--max-takeovers", opt_takeovers}, {"--dequeue-timeout", opt_dequeue},
-    {"--heartbeat-timeout", opt_heartbeat}, {"--shutdown-grace", opt_grace},
-    {"--mode", opt_mode}, {"--hold", opt_hold}, {"--concurrency-limit", opt_limit},
-    {"--rate", opt_rate}, {"--retry-timer", opt_timer}, {"--max-attempts", opt_attempts},
-    {"--backoff", opt_backoff}, {"--log-level", opt_level}, {"--log-format", opt_format},
+    {"--exec", opt_exec},
+    {"--exec-timeout", opt_exec_timeout},
+    {"--batch-size", opt_batch},
+    {"--max-concurrent-tasks", opt_tasks},
+    {"--max-takeovers", opt_takeovers},
+    {"--dequeue-timeout", opt_dequeue},
+    {"--heartbeat-timeout", opt_heartbeat},
+    {"--shutdown-grace", opt_grace},
+    {"--mode", opt_mode},
+    {"--hold", opt_hold},
+    {"--concurrency-limit", opt_limit},
+    {"--rate", opt_rate},
+    {"--retry-timer", opt_timer},
+    {"--max-attempts", opt_attempts},
+    {"--backoff", opt_backoff},
+    {"--log-level", opt_level},
+    {"--log-format", opt_format},
 };
 
 /* --name VALUE or --name=VALUE: 1 when argv[*i] was a value option (and
@@ -433,7 +447,8 @@ static int parse_args(run_args *ra, int argc, char **argv)
             return bad("unknown option '%s'", a);
         if (ra->plugin)
             return bad("more than one plug-in: '%s' and '%s' (plug-in arguments go "
-                       "after --)", ra->plugin, a);
+                       "after --)",
+                       ra->plugin, a);
         ra->plugin = a;
     }
     return check_args(ra);
@@ -457,7 +472,8 @@ static int load_plugin(pgq_worker *w, run_args *ra)
     pgq_plugin_setup_fn setup;
     *(void **)&setup = dlsym(h, PGQ_PLUGIN_SETUP_SYMBOL);
     if (!setup)
-        return bad("%s does not export %s()", ra->plugin, PGQ_PLUGIN_SETUP_SYMBOL), EXIT_USAGE;
+        return bad("%s does not export %s()", ra->plugin, PGQ_PLUGIN_SETUP_SYMBOL),
+               EXIT_USAGE;
     /* argv for the plug-in: its path, then everything after "--". */
     char **pargv = calloc((size_t)ra->plugin_argc + 2, sizeof *pargv);
     if (!pargv) {
@@ -470,8 +486,8 @@ static int load_plugin(pgq_worker *w, run_args *ra)
     int rc = setup(w, ra->plugin_argc + 1, pargv);
     free(pargv);
     if (rc != 0) {
-        cli_error("run: plug-in %s: %s() returned %d", ra->plugin, PGQ_PLUGIN_SETUP_SYMBOL,
-                  rc);
+        cli_error("run: plug-in %s: %s() returned %d", ra->plugin,
+                  PGQ_PLUGIN_SETUP_SYMBOL, rc);
         return EXIT_FAILED;
     }
     return EXIT_OK; /* the handle stays open for the life of the process */
@@ -486,7 +502,8 @@ static int register_execs(pgq_worker *w, run_args *ra)
         int rc = pgq_worker_register(w, e->entrypoint, exec_handler, &o);
         if (rc == PGQ_EEXISTS)
             return bad("--exec %s: the plug-in already registers '%s'", e->entrypoint,
-                       e->entrypoint), EXIT_USAGE;
+                       e->entrypoint),
+                   EXIT_USAGE;
         if (rc != PGQ_OK)
             return bad("--exec %s: %s", e->entrypoint, pgq_strerror(rc)), EXIT_USAGE;
     }
@@ -500,12 +517,22 @@ static int apply_overrides(pgq_worker *w, const run_args *ra)
         pgq_entrypoint_opts *eo = pgq_worker_entrypoint_opts(w, o->ep);
         if (!eo)
             return bad("%s: no handler for entrypoint '%s' (give --exec or a plug-in "
-                       "that registers it)", o->option, o->ep), EXIT_USAGE;
+                       "that registers it)",
+                       o->option, o->ep),
+                   EXIT_USAGE;
         switch (o->kind) {
-        case OVR_HOLD: eo->mark_as_failed = true; break;
-        case OVR_LIMIT: eo->concurrency_limit = (int32_t)o->value; break;
-        case OVR_RATE: eo->requests_per_second = o->value; break;
-        case OVR_TIMER: eo->retry_timer = o->value; break;
+        case OVR_HOLD:
+            eo->mark_as_failed = true;
+            break;
+        case OVR_LIMIT:
+            eo->concurrency_limit = (int32_t)o->value;
+            break;
+        case OVR_RATE:
+            eo->requests_per_second = o->value;
+            break;
+        case OVR_TIMER:
+            eo->retry_timer = o->value;
+            break;
         case OVR_ATTEMPTS:
             eo->max_attempts = (int)o->value;
             if (ra->backoff_set) {

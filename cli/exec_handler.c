@@ -24,9 +24,9 @@
 
 extern char **environ;
 
-#define TAIL_CAP 4096  /* bytes of stderr kept */
-#define TAIL_LINES 20  /* lines of it stored in the error detail */
-#define TICK_MS 20     /* how often cancellation is checked */
+#define TAIL_CAP 4096 /* bytes of stderr kept */
+#define TAIL_LINES 20 /* lines of it stored in the error detail */
+#define TICK_MS 20    /* how often cancellation is checked */
 
 typedef struct child {
     pid_t pid;
@@ -55,8 +55,9 @@ static void close_fd(int *fd)
 
 /* ---- Environment ------------------------------------------------------------ */
 
-static const char *const own_vars[] = {"PGQ_JOB_ID=", "PGQ_ENTRYPOINT=", "PGQ_ATTEMPTS=",
-                                       "PGQ_PRIORITY=", "PGQ_HEADERS=", "PGQ_WORKER_ID="};
+static const char *const own_vars[] = {
+    "PGQ_JOB_ID=",   "PGQ_ENTRYPOINT=", "PGQ_ATTEMPTS=",
+    "PGQ_PRIORITY=", "PGQ_HEADERS=",    "PGQ_WORKER_ID="};
 #define N_OWN (sizeof own_vars / sizeof own_vars[0])
 
 static bool is_own(const char *entry)
@@ -78,13 +79,14 @@ static char **build_env(const pgq_job *job)
     if (!env)
         return NULL;
     char *vals[N_OWN] = {0};
-    bool ok = asprintf(&vals[0], "PGQ_JOB_ID=%lld", (long long)job->id) >= 0 &&
-              asprintf(&vals[1], "PGQ_ENTRYPOINT=%s", job->entrypoint) >= 0 &&
-              asprintf(&vals[2], "PGQ_ATTEMPTS=%d", (int)job->attempts) >= 0 &&
-              asprintf(&vals[3], "PGQ_PRIORITY=%d", (int)job->priority) >= 0 &&
-              asprintf(&vals[4], "PGQ_HEADERS=%s", job->headers ? job->headers : "null") >= 0 &&
-              asprintf(&vals[5], "PGQ_WORKER_ID=%s",
-                       job->queue_manager_id ? job->queue_manager_id : "") >= 0;
+    bool ok =
+        asprintf(&vals[0], "PGQ_JOB_ID=%lld", (long long)job->id) >= 0 &&
+        asprintf(&vals[1], "PGQ_ENTRYPOINT=%s", job->entrypoint) >= 0 &&
+        asprintf(&vals[2], "PGQ_ATTEMPTS=%d", (int)job->attempts) >= 0 &&
+        asprintf(&vals[3], "PGQ_PRIORITY=%d", (int)job->priority) >= 0 &&
+        asprintf(&vals[4], "PGQ_HEADERS=%s", job->headers ? job->headers : "null") >= 0 &&
+        asprintf(&vals[5], "PGQ_WORKER_ID=%s",
+                 job->queue_manager_id ? job->queue_manager_id : "") >= 0;
     for (size_t i = 0; i < N_OWN; i++)
         env[k++] = vals[i];
     if (!ok) {
@@ -330,8 +332,8 @@ static void report(child *ch, const exec_spec *spec, pgq_job_ctx *ctx)
     const char *lines = tail_lines(ch, last, sizeof last);
     snprintf(msg, sizeof msg, "%s%s%s", what, *last ? ": " : "", last);
     char *detail = NULL;
-    if (asprintf(&detail, "command: %s\n%s\nstderr (last lines):\n%s", spec->command, what,
-                 *lines ? lines : "(empty)") < 0)
+    if (asprintf(&detail, "command: %s\n%s\nstderr (last lines):\n%s", spec->command,
+                 what, *lines ? lines : "(empty)") < 0)
         detail = NULL;
     pgq_job_ctx_error(ctx, type, msg, detail);
     free(detail);
@@ -353,7 +355,8 @@ int exec_handler(const pgq_job *job, pgq_job_ctx *ctx)
         return 1;
     }
     pump(&ch, spec, ctx);
-    if (!ch.timed_out && !ch.cancelled && WIFEXITED(ch.status) && WEXITSTATUS(ch.status) == 0)
+    if (!ch.timed_out && !ch.cancelled && WIFEXITED(ch.status) &&
+        WEXITSTATUS(ch.status) == 0)
         return 0;
     report(&ch, spec, ctx);
     return 1;

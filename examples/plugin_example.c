@@ -61,8 +61,9 @@ static int fail(const pgq_job *job, pgq_job_ctx *ctx)
     snprintf(msg, sizeof msg, "rejected payload: %.*s",
              (int)(job->payload_len < 120 ? job->payload_len : 120),
              job->payload ? (const char *)job->payload : "");
-    pgq_job_ctx_error(ctx, "ExampleError", msg, "raised by the fail entrypoint of "
-                                                "plugin_example.c");
+    pgq_job_ctx_error(ctx, "ExampleError", msg,
+                      "raised by the fail entrypoint of "
+                      "plugin_example.c");
     return 1;
 }
 
@@ -103,7 +104,8 @@ static int hello(const pgq_job *job, pgq_job_ctx *ctx)
         return 1;
     }
     if (state.fail_every > 0 && job->id % state.fail_every == 0) {
-        pgq_job_ctx_error(ctx, "ExampleError", "every Nth job fails (--fail-every)", NULL);
+        pgq_job_ctx_error(ctx, "ExampleError", "every Nth job fails (--fail-every)",
+                          NULL);
         return 1;
     }
     return 0;

@@ -19,13 +19,16 @@ static int make_id(char *out, size_t n)
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     snprintf(out, n,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-             b[12], b[13], b[14], b[15]);
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
     return PGQ_OK;
 }
 
-static bool bad_seconds(double s) { return !(s >= 0 && s < 1e9); }
+static bool bad_seconds(double s)
+{
+    return !(s >= 0 && s < 1e9);
+}
 
 /* Fills the documented defaults; PGQ_EINVAL for negative or absurd values. */
 static int normalize(pgq_worker_opts *o)
@@ -68,7 +71,8 @@ static int copy_config(pgq_worker *w, const pgq_config *cfg)
     w->dsn = dup_or_null(c.dsn, &oom);
     w->prefix = dup_or_null(c.prefix, &oom);
     w->schema = dup_or_null(c.schema, &oom);
-    w->appname = dup_or_null(c.application_name ? c.application_name : "pgq worker", &oom);
+    w->appname =
+        dup_or_null(c.application_name ? c.application_name : "pgq worker", &oom);
     w->cfg = c;
     w->cfg.dsn = w->dsn;
     w->cfg.prefix = w->prefix;
@@ -199,8 +203,9 @@ static void log_start(pgq_worker *w)
         pgq__buf_printf(&names, "%s%s", i ? ", " : "", w->core->eps[i].name);
     pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
               "worker %s started: entrypoints %s; batch %d, %d concurrent task(s), "
-              "%s mode", w->core->id, names.oom ? "?" : pgq__buf_cstr(&names),
-              w->opts.batch_size, w->opts.max_concurrent_tasks,
+              "%s mode",
+              w->core->id, names.oom ? "?" : pgq__buf_cstr(&names), w->opts.batch_size,
+              w->opts.max_concurrent_tasks,
               w->opts.mode == PGQ_MODE_DRAIN ? "drain" : "continuous");
     pgq__buf_free(&names);
 }
@@ -245,9 +250,8 @@ int pgq_worker_run(pgq_worker *w)
     w->db = w->lsn = NULL;
     pgq__wlog(w->core, rc == PGQ_OK ? PGQ_LOG_INFO : PGQ_LOG_ERROR, 0, NULL,
               "worker %s stopped: %llu succeeded, %llu failed, %llu retried%s",
-              w->core->id, (unsigned long long)w->n_ok,
-              (unsigned long long)w->n_failed, (unsigned long long)w->n_retried,
-              rc == PGQ_OK ? "" : " (with errors)");
+              w->core->id, (unsigned long long)w->n_ok, (unsigned long long)w->n_failed,
+              (unsigned long long)w->n_retried, rc == PGQ_OK ? "" : " (with errors)");
     return rc;
 }
 
@@ -263,9 +267,15 @@ void pgq_worker_stop(pgq_worker *w, bool immediate)
     (void)n;
 }
 
-const char *pgq_worker_id(const pgq_worker *w) { return w ? w->core->id : ""; }
+const char *pgq_worker_id(const pgq_worker *w)
+{
+    return w ? w->core->id : "";
+}
 
-const char *pgq_worker_errmsg(const pgq_worker *w) { return w ? w->errmsg : ""; }
+const char *pgq_worker_errmsg(const pgq_worker *w)
+{
+    return w ? w->errmsg : "";
+}
 
 void pgq_worker_free(pgq_worker *w)
 {

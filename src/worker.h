@@ -44,22 +44,22 @@ struct pgq__wcore;
 
 /* One claimed job; it is also the handler's pgq_job_ctx. */
 struct pgq_job_ctx {
-    pgq_job job;                /* owns its strings */
+    pgq_job job; /* owns its strings */
     const pgq__wep *ep;
     struct pgq__wcore *core;
-    atomic_bool cancelled;      /* a cancellation_event named it */
-    pgq__jstate state;          /* under core->mu */
-    bool abandoned;             /* under core->mu: left to its thread */
-    bool skipped;               /* cancelled before it started: no outcome */
-    bool interrupted;           /* failed after an immediate stop: hand back */
-    size_t held_index;          /* loop only: position in the held array */
+    atomic_bool cancelled; /* a cancellation_event named it */
+    pgq__jstate state;     /* under core->mu */
+    bool abandoned;        /* under core->mu: left to its thread */
+    bool skipped;          /* cancelled before it started: no outcome */
+    bool interrupted;      /* failed after an immediate stop: hand back */
+    size_t held_index;     /* loop only: position in the held array */
     /* What the handler reported. */
     char *err_type, *err_message, *err_detail;
     bool retry_asked;
     double retry_delay;
     /* The outcome decided when the handler returned (strings point above). */
     pgq_outcome outcome;
-    pgq_job_ctx *next;          /* ready/done list link */
+    pgq_job_ctx *next; /* ready/done list link */
 };
 
 /* One pool thread. */
@@ -67,21 +67,21 @@ typedef struct pgq__wthread {
     pthread_t tid;
     struct pgq__wcore *core;
     bool started;
-    bool busy;                  /* under core->mu: running a handler */
+    bool busy; /* under core->mu: running a handler */
 } pgq__wthread;
 
 typedef struct pgq__wcore {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int refs;                   /* under mu */
-    bool shutdown;              /* under mu: threads exit when idle */
+    int refs;      /* under mu */
+    bool shutdown; /* under mu: threads exit when idle */
     pgq_job_ctx *ready_head, *ready_tail;
     pgq_job_ctx *done_head, *done_tail;
-    pgq_job_ctx *orphans;       /* abandoned jobs, freed with the core */
+    pgq_job_ctx *orphans; /* abandoned jobs, freed with the core */
     pgq__wthread *threads;
     int n_threads;
-    int wake_fd;                /* write end of the worker's wake pipe */
-    atomic_bool immediate;      /* every handler should return at once */
+    int wake_fd;           /* write end of the worker's wake pipe */
+    atomic_bool immediate; /* every handler should return at once */
 
     /* Logging: the callback is called under log_mu, so it need not be
      * thread-safe; log_on is cleared by pgq_worker_free. */
@@ -93,7 +93,7 @@ typedef struct pgq__wcore {
 
     pgq__wep *eps;
     size_t n_eps;
-    char id[40];                /* queue_manager_id, uuid text */
+    char id[40]; /* queue_manager_id, uuid text */
 } pgq__wcore;
 
 /* ---- worker_log.c -------------------------------------------------------- */
@@ -128,9 +128,9 @@ void pgq__ctx_free(pgq_job_ctx *ctx);
 
 /* What the notifications drained by one pgq__listen_drain call asked for. */
 typedef struct pgq__wake {
-    bool table_changed;         /* insert, update (retry, requeue, release) */
-    bool rows_deleted;          /* delete or truncate: slots were freed */
-    int64_t *cancel_ids;        /* malloc'd; cancellation_event ids */
+    bool table_changed;  /* insert, update (retry, requeue, release) */
+    bool rows_deleted;   /* delete or truncate: slots were freed */
+    int64_t *cancel_ids; /* malloc'd; cancellation_event ids */
     size_t n_cancel;
 } pgq__wake;
 
@@ -142,25 +142,24 @@ int pgq__listen_drain(pgq_client *c, pgq__wcore *core, pgq__wake *wake);
 void pgq__wake_clear(pgq__wake *wake);
 /* Parses one notification payload into *wake; returns false (and leaves
  * *wake unchanged) for malformed JSON or an unknown type. Pure. */
-bool pgq__wake_parse(const char *payload, pgq__wake *wake, char *why,
-                     size_t whylen);
+bool pgq__wake_parse(const char *payload, pgq__wake *wake, char *why, size_t whylen);
 
 /* ---- worker_db.c: the loop's statements ---------------------------------- */
 
 /* When the loop should look again, from the database's point of view. */
 typedef struct pgq__wnext {
-    bool any_queued;            /* a queued job of ours exists */
-    double due_in;              /* seconds until the earliest is due (<= 0:
-                                   due now) */
-    bool any_stale_pending;     /* another worker holds picked jobs */
-    double stale_in;            /* seconds until the first may be taken over */
-    bool any_picked;            /* any picked job of ours, by anyone */
+    bool any_queued;        /* a queued job of ours exists */
+    double due_in;          /* seconds until the earliest is due (<= 0:
+                               due now) */
+    bool any_stale_pending; /* another worker holds picked jobs */
+    double stale_in;        /* seconds until the first may be taken over */
+    bool any_picked;        /* any picked job of ours, by anyone */
 } pgq__wnext;
 
 /* Asks for the next deadline, excluding the jobs this worker holds. */
 int pgq__wnext_query(pgq_client *c, const pgq__wep *eps, size_t n_eps,
-                     double default_retry_timer, const int64_t *held,
-                     size_t n_held, pgq__wnext *out);
+                     double default_retry_timer, const int64_t *held, size_t n_held,
+                     pgq__wnext *out);
 
 /* ---- worker_record.c: outcomes recorded on a second connection ------------ */
 
@@ -195,42 +194,42 @@ typedef struct pgq__ids {
 
 struct pgq_worker {
     pgq__wcore *core;
-    pgq_config cfg;             /* strings below are owned copies */
+    pgq_config cfg; /* strings below are owned copies */
     char *dsn, *prefix, *schema, *appname;
-    pgq_worker_opts opts;       /* defaults filled in */
-    int wake_r;                 /* read end of the wake pipe */
-    atomic_int stops;           /* pgq_worker_stop calls */
+    pgq_worker_opts opts; /* defaults filled in */
+    int wake_r;           /* read end of the wake pipe */
+    atomic_int stops;     /* pgq_worker_stop calls */
     bool ran;
     char errmsg[512];
 
     /* Everything below belongs to the loop thread. */
-    pgq_client *db;             /* claims, completions, heartbeats */
-    pgq_client *lsn;            /* LISTEN */
+    pgq_client *db;  /* claims, completions, heartbeats */
+    pgq_client *lsn; /* LISTEN */
     bool up;
     double down_since, reconnect_at, reconnect_delay;
-    int reconnects;             /* attempts in the current outage */
+    int reconnects;                  /* attempts in the current outage */
     double error_until, error_delay; /* back-off after other errors */
     pgq_claim_entrypoint *ceps;
-    bool has_limits;            /* some entrypoint has a concurrency limit
-                                   or a rate */
+    bool has_limits; /* some entrypoint has a concurrency limit
+                        or a rate */
     double hb_interval, hb_at;
-    pgq_job_ctx **held;         /* every job claimed and not yet resolved */
+    pgq_job_ctx **held; /* every job claimed and not yet resolved */
     size_t n_held, cap_held;
-    size_t n_active;            /* of those, READY or RUNNING */
-    pgq_job_ctx *pending;       /* DONE, outcome not yet recorded */
+    size_t n_active;      /* of those, READY or RUNNING */
+    pgq_job_ctx *pending; /* DONE, outcome not yet recorded */
     size_t n_pending;
     pgq__recorder *rec;
-    pgq_job_ctx *recording;     /* the batch the recorder is recording */
+    pgq_job_ctx *recording; /* the batch the recorder is recording */
     size_t n_recording;
     double rec_retry_at, rec_delay; /* back-off after a failed batch */
-    pgq__ids release;           /* ids to hand back (stop) */
+    pgq__ids release;               /* ids to hand back (stop) */
     bool want_claim;
-    double claim_at;            /* not before (rate/concurrency back-off) */
-    double poll_at;             /* idle re-poll when no notification comes */
+    double claim_at; /* not before (rate/concurrency back-off) */
+    double poll_at;  /* idle re-poll when no notification comes */
     double limited_delay;
     pgq__wphase phase;
-    double deadline;            /* of the current stop phase */
-    int fatal;                  /* error ending the run, or PGQ_OK */
+    double deadline; /* of the current stop phase */
+    int fatal;       /* error ending the run, or PGQ_OK */
     uint64_t n_ok, n_failed, n_retried;
 };
 

@@ -146,8 +146,8 @@ static void failed(pgq_worker *w, double now, int rc, pgq_client *c, const char 
     }
     w->error_delay = w->error_delay > 0 ? fmin(w->error_delay * 2, 10) : 0.5;
     w->error_until = now + w->error_delay;
-    pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s: %s; trying again in %.1fs",
-              what, msg, w->error_delay);
+    pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s: %s; trying again in %.1fs", what, msg,
+              w->error_delay);
 }
 
 int pgq__wconnect(pgq_worker *w)
@@ -237,7 +237,8 @@ static void submit_outcomes(pgq_worker *w, double now)
 {
     if (w->n_recording || !w->n_pending || now < w->rec_retry_at)
         return;
-    size_t n = w->n_pending < OUTCOMES_PER_STATEMENT ? w->n_pending : OUTCOMES_PER_STATEMENT;
+    size_t n =
+        w->n_pending < OUTCOMES_PER_STATEMENT ? w->n_pending : OUTCOMES_PER_STATEMENT;
     pgq_outcome *outs = malloc(n * sizeof *outs);
     if (!outs)
         return; /* try again next turn */
@@ -270,7 +271,8 @@ static void recording_failed(pgq_worker *w, double now, int rc, const char *err)
     }
     w->n_pending += w->n_recording;
     w->n_recording = 0;
-    w->rec_delay = w->rec_delay > 0 ? fmin(w->rec_delay * 2, RECONNECT_MAX) : RECONNECT_MIN;
+    w->rec_delay =
+        w->rec_delay > 0 ? fmin(w->rec_delay * 2, RECONNECT_MAX) : RECONNECT_MIN;
     w->rec_retry_at = now + w->rec_delay;
     if (rc == PGQ_ENOSCHEMA && w->fatal == PGQ_OK) {
         snprintf(w->errmsg, sizeof w->errmsg, "recording outcomes: %s", err);
@@ -296,8 +298,8 @@ static void collect_recorded(pgq_worker *w, double now)
     if (resolved < w->n_recording)
         pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL,
                   "%zu of %zu outcome(s) not recorded: those jobs were cancelled, "
-                  "marked failed or taken over meanwhile", w->n_recording - resolved,
-                  w->n_recording);
+                  "marked failed or taken over meanwhile",
+                  w->n_recording - resolved, w->n_recording);
     while (w->recording) {
         pgq_job_ctx *ctx = w->recording;
         w->recording = ctx->next;
@@ -324,8 +326,8 @@ static int hand_back(pgq_worker *w, double now)
         failed(w, now, rc, w->db, "handing jobs back");
         return rc;
     }
-    pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
-              "handed %zu job(s) back to the queue", w->release.n);
+    pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL, "handed %zu job(s) back to the queue",
+              w->release.n);
     w->release.n = 0;
     return PGQ_OK;
 }
@@ -389,8 +391,7 @@ static int plan_idle(pgq_worker *w, double now)
     if (w->opts.mode != PGQ_MODE_DRAIN)
         return PGQ_OK;
     if (!nx.any_queued && !nx.any_picked && w->n_held == 0) {
-        pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
-                  "drained: nothing queued or running");
+        pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL, "drained: nothing queued or running");
         w->phase = PGQ__W_FINAL;
         w->deadline = now + FINAL_WAIT;
     } else if (nx.any_picked) {
@@ -461,7 +462,9 @@ static int claim(pgq_worker *w, double now)
     size_t slots = free_slots(w);
     pgq_claim_opts co = {
         .queue_manager_id = w->core->id,
-        .batch_size = (int)(slots < (size_t)w->opts.batch_size ? slots : (size_t)w->opts.batch_size),
+        .batch_size =
+            (int)(slots < (size_t)w->opts.batch_size ? slots
+                                                     : (size_t)w->opts.batch_size),
         .default_retry_timer = w->opts.heartbeat_timeout,
         .max_takeovers = w->opts.max_takeovers,
     };
@@ -516,7 +519,8 @@ static void enter_graceful(pgq_worker *w, double now)
     w->deadline = now + w->opts.shutdown_grace;
     pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
               "stopping: %zu unstarted job(s) handed back, waiting up to %.3gs "
-              "for %zu running", n, w->opts.shutdown_grace, w->n_active);
+              "for %zu running",
+              n, w->opts.shutdown_grace, w->n_active);
 }
 
 static void enter_immediate(pgq_worker *w, double now)
@@ -563,7 +567,8 @@ static void advance_stop(pgq_worker *w, double now)
     }
     if (w->phase == PGQ__W_IMMEDIATE && w->n_active > 0 && now >= w->deadline)
         abandon_running(w);
-    if ((w->phase == PGQ__W_GRACEFUL || w->phase == PGQ__W_IMMEDIATE) && w->n_active == 0) {
+    if ((w->phase == PGQ__W_GRACEFUL || w->phase == PGQ__W_IMMEDIATE) &&
+        w->n_active == 0) {
         w->phase = PGQ__W_FINAL;
         w->deadline = now + FINAL_WAIT;
     }
@@ -575,8 +580,8 @@ static void advance_stop(pgq_worker *w, double now)
         snprintf(w->errmsg, sizeof w->errmsg,
                  "stopped without recording %zu outcome(s) and handing back %zu "
                  "job(s): the database is unreachable; other workers take them "
-                 "over after their retry_timer", w->n_pending + w->n_recording,
-                 w->release.n);
+                 "over after their retry_timer",
+                 w->n_pending + w->n_recording, w->release.n);
         pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
         if (w->fatal == PGQ_OK)
             w->fatal = PGQ_ECONNECT;

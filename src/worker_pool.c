@@ -120,7 +120,10 @@ bool pgq_job_ctx_cancelled(const pgq_job_ctx *ctx)
     return atomic_load(&ctx->cancelled) || atomic_load(&ctx->core->immediate);
 }
 
-void *pgq_job_ctx_userdata(const pgq_job_ctx *ctx) { return ctx->ep->opts.userdata; }
+void *pgq_job_ctx_userdata(const pgq_job_ctx *ctx)
+{
+    return ctx->ep->opts.userdata;
+}
 
 /* ---- Outcome policy ----------------------------------------------------------- */
 
@@ -177,8 +180,8 @@ static void decide_failure(pgq_job_ctx *ctx, int rc, double ms)
             ctx->err_message = strdup("retry requested by the handler");
         set_outcome(ctx, PGQ_QUEUED, ctx->retry_delay);
         pgq__wlog(ctx->core, PGQ_LOG_INFO, ctx->job.id, ep,
-                  "retry requested after %.1f ms (attempt %d): again in %.3gs",
-                  ms, attempt, ctx->retry_delay);
+                  "retry requested after %.1f ms (attempt %d): again in %.3gs", ms,
+                  attempt, ctx->retry_delay);
         return;
     }
     ensure_error(ctx, rc);
@@ -192,8 +195,8 @@ static void decide_failure(pgq_job_ctx *ctx, int rc, double ms)
     }
     set_outcome(ctx, o->mark_as_failed ? PGQ_FAILED : PGQ_EXCEPTION, 0);
     pgq__wlog(ctx->core, PGQ_LOG_ERROR, ctx->job.id, ep,
-              "failed after %.1f ms (attempt %d): %s: %s; %s", ms, attempt,
-              ctx->err_type, ctx->err_message,
+              "failed after %.1f ms (attempt %d): %s: %s; %s", ms, attempt, ctx->err_type,
+              ctx->err_message,
               o->mark_as_failed ? "held as failed" : "logged as exception");
 }
 
@@ -227,7 +230,8 @@ static void run_job(pgq_job_ctx *ctx)
         ctx->interrupted = true;
         pgq__wlog(ctx->core, PGQ_LOG_WARN, ctx->job.id, ep,
                   "interrupted by the immediate stop after %.1f ms; the job goes "
-                  "back to the queue", ms);
+                  "back to the queue",
+                  ms);
         return;
     }
     if (rc == 0 && !ctx->retry_asked) {

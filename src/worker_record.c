@@ -19,12 +19,12 @@ struct pgq__recorder {
     pthread_t tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    pgq_config cfg;          /* the worker's, with its own application_name */
+    pgq_config cfg; /* the worker's, with its own application_name */
     char appname[128];
     pgq__wcore *core;
-    pgq_client *c;           /* recorder thread only */
+    pgq_client *c; /* recorder thread only */
     /* Under mu: */
-    pgq_outcome *outs;       /* the batch; owned by the recorder while set */
+    pgq_outcome *outs; /* the batch; owned by the recorder while set */
     size_t n;
     bool work, done, shutdown;
     int rc;
@@ -134,7 +134,8 @@ void pgq__rec_submit(pgq__recorder *r, pgq_outcome *outs, size_t n)
     pthread_mutex_unlock(&r->mu);
 }
 
-bool pgq__rec_result(pgq__recorder *r, int *rc, size_t *resolved, char *err, size_t errlen)
+bool pgq__rec_result(pgq__recorder *r, int *rc, size_t *resolved, char *err,
+                     size_t errlen)
 {
     pthread_mutex_lock(&r->mu);
     bool done = r->done;

@@ -91,7 +91,9 @@ static int64_t enqueue(pgq_client *c, const char *ep, int n, double delay)
     for (int i = 0; i < n; i++) {
         char payload[32];
         snprintf(payload, sizeof payload, "p%d", i);
-        pgq_new_job j = {.entrypoint = ep, .payload = payload, .payload_len = strlen(payload),
+        pgq_new_job j = {.entrypoint = ep,
+                         .payload = payload,
+                         .payload_len = strlen(payload),
                          .delay = delay};
         int64_t id;
         CHECK_OK(c, pgq_enqueue(c, &j, 1, PGQ_CONFLICT_RAISE, &id));
@@ -281,11 +283,14 @@ TEST(drain_runs_every_job_once)
         reg(w, eps[i], ok_handler, (pgq_entrypoint_opts){0});
     CHECK_OK(c, pgq_worker_run(w));
     for (int id = 1; id <= 600; id++)
-        CHECKF(atomic_load(&runs[id]) == 1, "job %d ran %d times", id, atomic_load(&runs[id]));
+        CHECKF(atomic_load(&runs[id]) == 1, "job %d ran %d times", id,
+               atomic_load(&runs[id]));
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), 600);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
+              600);
     CHECK_INT(tdb_int("SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = "
-                      "'successful'"), 600);
+                      "'successful'"),
+              600);
     CHECK_INT(terminal_rows(), 600);
     CHECK(log_count("drained") == 1);
     CHECK(log_count("600 succeeded") == 1);
@@ -302,13 +307,15 @@ TEST(failure_is_exception_by_default)
     reg(w, "pay", failing, (pgq_entrypoint_opts){0});
     CHECK_OK(c, pgq_worker_run(w));
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
-    char *rec = tdb_str("SELECT traceback->>'exception_type' || '|' || "
-                        "(traceback->>'exception_message') || '|' || (traceback->>'traceback') "
-                        "|| '|' || (traceback->'additional_context'->>'queue_manager_id') "
-                        "FROM pgqueuer_log WHERE job_id = %lld AND status = 'exception'",
-                        (long long)id);
+    char *rec =
+        tdb_str("SELECT traceback->>'exception_type' || '|' || "
+                "(traceback->>'exception_message') || '|' || (traceback->>'traceback') "
+                "|| '|' || (traceback->'additional_context'->>'queue_manager_id') "
+                "FROM pgqueuer_log WHERE job_id = %lld AND status = 'exception'",
+                (long long)id);
     char want[200];
-    snprintf(want, sizeof want, "ValueError|bad amount|line 1\nline 2|%s", pgq_worker_id(w));
+    snprintf(want, sizeof want, "ValueError|bad amount|line 1\nline 2|%s",
+             pgq_worker_id(w));
     CHECK_STR(rec, want);
     free(rec);
     CHECK(log_count("ValueError: bad amount; logged as exception") == 1);
@@ -324,17 +331,21 @@ TEST(hold_keeps_the_job_as_failed)
     pgq_worker *w = worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN});
     reg(w, "pay", failing, (pgq_entrypoint_opts){.mark_as_failed = true});
     CHECK_OK(c, pgq_worker_run(w));
-    char *row = tdb_str("SELECT status || '|' || (queue_manager_id IS NULL) || '|' || attempts "
-                        "|| '|' || convert_from(payload, 'UTF8') FROM pgqueuer WHERE id = %lld",
-                        (long long)id);
+    char *row =
+        tdb_str("SELECT status || '|' || (queue_manager_id IS NULL) || '|' || attempts "
+                "|| '|' || convert_from(payload, 'UTF8') FROM pgqueuer WHERE id = %lld",
+                (long long)id);
     CHECK_STR(row, "failed|true|0|p0");
     free(row);
-    char *hist = tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
-                         "WHERE job_id = %lld", (long long)id);
+    char *hist =
+        tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
+                "WHERE job_id = %lld",
+                (long long)id);
     CHECK_STR(hist, "queued,picked,failed");
     free(hist);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'failed' AND "
-                      "traceback->>'exception_message' = 'bad amount'"), 1);
+                      "traceback->>'exception_message' = 'bad amount'"),
+              1);
     pgq_worker_free(w);
     pgq_client_free(c);
 }
@@ -346,22 +357,28 @@ TEST(retries_are_exhausted_before_the_hold)
     int64_t id = enqueue(c, "pay", 1, 0);
     pgq_worker *w = worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN});
     reg(w, "pay", failing,
-        (pgq_entrypoint_opts){.mark_as_failed = true, .max_attempts = 3,
-                              .backoff_initial = 0.2, .backoff_multiplier = 2});
+        (pgq_entrypoint_opts){.mark_as_failed = true,
+                              .max_attempts = 3,
+                              .backoff_initial = 0.2,
+                              .backoff_multiplier = 2});
     double t0 = now_s();
     CHECK_OK(c, pgq_worker_run(w));
     double took = now_s() - t0;
     CHECK_INT(atomic_load(&runs[id]), 3);
-    char *hist = tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
-                         "WHERE job_id = %lld", (long long)id);
+    char *hist =
+        tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
+                "WHERE job_id = %lld",
+                (long long)id);
     CHECK_STR(hist, "queued,picked,queued,picked,queued,picked,failed");
     free(hist);
     CHECK_INT(tdb_int("SELECT attempts FROM pgqueuer WHERE id = %lld", (long long)id), 2);
     /* Backoff 0.2 s then 0.4 s, waited for by the drain (not polled for). */
     CHECKF(took >= 0.55 && took < 5, "took %.2fs", took);
-    char *delays = tdb_str("SELECT string_agg(traceback->'additional_context'->>'retry_delay', "
-                           "',' ORDER BY id) FROM pgqueuer_log WHERE job_id = %lld AND "
-                           "status = 'queued' AND traceback IS NOT NULL", (long long)id);
+    char *delays =
+        tdb_str("SELECT string_agg(traceback->'additional_context'->>'retry_delay', "
+                "',' ORDER BY id) FROM pgqueuer_log WHERE job_id = %lld AND "
+                "status = 'queued' AND traceback IS NOT NULL",
+                (long long)id);
     CHECK_STR(delays, "0.2,0.4");
     free(delays);
     pgq_worker_free(w);
@@ -377,13 +394,17 @@ TEST(handler_asks_for_a_retry)
     reg(w, "sync", retry_once, (pgq_entrypoint_opts){0});
     CHECK_OK(c, pgq_worker_run(w));
     CHECK_INT(atomic_load(&runs[id]), 2);
-    char *hist = tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
-                         "WHERE job_id = %lld", (long long)id);
+    char *hist =
+        tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
+                "WHERE job_id = %lld",
+                (long long)id);
     CHECK_STR(hist, "queued,picked,queued,picked,successful");
     free(hist);
-    double gap = (double)tdb_int(
-        "SELECT (extract(epoch FROM max(created) - min(created)) * 1000)::bigint FROM "
-        "pgqueuer_log WHERE job_id = %lld AND status = 'picked'", (long long)id) / 1000;
+    double gap = (double)tdb_int("SELECT (extract(epoch FROM max(created) - "
+                                 "min(created)) * 1000)::bigint FROM "
+                                 "pgqueuer_log WHERE job_id = %lld AND status = 'picked'",
+                                 (long long)id) /
+                 1000;
     CHECKF(gap >= 0.3 && gap < 3, "second run %.3fs after the first", gap);
     pgq_worker_free(w);
     pgq_client_free(c);
@@ -397,9 +418,10 @@ TEST(failure_without_a_message)
     pgq_worker *w = worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN});
     reg(w, "x", bare_failure, (pgq_entrypoint_opts){0});
     CHECK_OK(c, pgq_worker_run(w));
-    char *rec = tdb_str("SELECT traceback->>'exception_type' || '|' || "
-                        "(traceback->>'exception_message') FROM pgqueuer_log WHERE status = "
-                        "'exception'");
+    char *rec =
+        tdb_str("SELECT traceback->>'exception_type' || '|' || "
+                "(traceback->>'exception_message') FROM pgqueuer_log WHERE status = "
+                "'exception'");
     CHECK_STR(rec, "HandlerError|handler returned 7");
     free(rec);
     pgq_worker_free(w);
@@ -422,11 +444,14 @@ TEST(cancel_reaches_a_running_handler)
     CHECK_OK(c, pgq_cancel(c, &id, 1, &out, &n));
     pgq_id_outcomes_free(out);
     CHECK(wait_flag(&finished, 1, 5));
-    CHECKF(now_s() - t0 < 2, "the handler saw the cancellation after %.2fs", now_s() - t0);
+    CHECKF(now_s() - t0 < 2, "the handler saw the cancellation after %.2fs",
+           now_s() - t0);
     pgq_worker_stop(w, false);
     CHECK_INT(bg_join(&b), PGQ_OK);
-    char *hist = tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
-                         "WHERE job_id = %lld", (long long)id);
+    char *hist =
+        tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
+                "WHERE job_id = %lld",
+                (long long)id);
     CHECK_STR(hist, "queued,picked,canceled");
     free(hist);
     CHECK(log_count("cancellation requested") == 1);
@@ -456,7 +481,9 @@ TEST(mark_failed_while_running_stays_failed)
     CHECK_STR(row, "failed");
     free(row);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld AND status "
-                      "IN ('successful','exception')", (long long)id), 0);
+                      "IN ('successful','exception')",
+                      (long long)id),
+              0);
     CHECK(log_count("not recorded") == 1);
     pgq_worker_free(w);
     pgq_client_free(c);
@@ -478,9 +505,11 @@ TEST(graceful_stop_lets_running_jobs_finish)
     CHECKF(now_s() - t0 < 1.0, "stopping took %.2fs", now_s() - t0);
     int ran = atomic_load(&started);
     CHECK_INT(atomic_load(&finished), ran);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), ran);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
+              ran);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
-                      "queue_manager_id IS NULL"), 100 - ran);
+                      "queue_manager_id IS NULL"),
+              100 - ran);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'"), 0);
     pgq_worker_free(w);
     pgq_client_free(c);
@@ -504,7 +533,8 @@ TEST(immediate_stop_hands_running_jobs_back)
     CHECK_INT(atomic_load(&finished), 5);
     CHECK_INT(terminal_rows(), 0);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
-                      "queue_manager_id IS NULL"), 20);
+                      "queue_manager_id IS NULL"),
+              20);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'"), 25);
     CHECK(log_count("interrupted by the immediate stop") == 5);
     pgq_worker_free(w);
@@ -526,8 +556,10 @@ TEST(abandoned_handler_outlives_the_worker)
     CHECK_INT(bg_join(&b), PGQ_OK);
     double took = now_s() - t0;
     CHECKF(took >= 0.9 && took < 1.8, "stopping took %.2fs", took);
-    char *row = tdb_str("SELECT status || '|' || (queue_manager_id IS NULL) FROM pgqueuer "
-                        "WHERE id = %lld", (long long)id);
+    char *row =
+        tdb_str("SELECT status || '|' || (queue_manager_id IS NULL) FROM pgqueuer "
+                "WHERE id = %lld",
+                (long long)id);
     CHECK_STR(row, "queued|true");
     free(row);
     CHECK(log_count("abandoned its running handler") == 1);
@@ -610,15 +642,18 @@ TEST(stale_job_of_a_dead_worker_is_taken_over)
     CHECK_OK(c, pgq_claim(c, &e, 1, &co, &set));
     CHECK_INT(set.count, 1);
     pgq_job_set_free(&set);
-    pgq_worker *w = worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .dequeue_timeout = 30});
+    pgq_worker *w =
+        worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .dequeue_timeout = 30});
     reg(w, "orphan", stamp_start, (pgq_entrypoint_opts){.retry_timer = 0.8});
     double t0 = now_s();
     CHECK_OK(c, pgq_worker_run(w));
     double took = now_s() - t0;
     CHECK_INT(atomic_load(&runs[id]), 1);
     CHECKF(took < 3, "take-over after %.2fs (expected about retry_timer)", took);
-    char *hist = tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
-                         "WHERE job_id = %lld", (long long)id);
+    char *hist =
+        tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
+                "WHERE job_id = %lld",
+                (long long)id);
     CHECK_STR(hist, "queued,picked,picked,successful");
     free(hist);
     pgq_worker_free(w);
@@ -629,16 +664,18 @@ TEST(notification_payloads)
 {
     pgq__wake wk = {0};
     char why[128];
-    CHECK(pgq__wake_parse("{\"channel\":\"ch_pgqueuer\",\"operation\":\"insert\",\"sent_at\":"
-                          "\"2024-01-01T00:00:00Z\",\"table\":\"pgqueuer\",\"type\":"
-                          "\"table_changed_event\",\"extra\":[1,{\"x\":2}]}", &wk, why,
-                          sizeof why));
+    CHECK(pgq__wake_parse(
+        "{\"channel\":\"ch_pgqueuer\",\"operation\":\"insert\",\"sent_at\":"
+        "\"2024-01-01T00:00:00Z\",\"table\":\"pgqueuer\",\"type\":"
+        "\"table_changed_event\",\"extra\":[1,{\"x\":2}]}",
+        &wk, why, sizeof why));
     CHECK(wk.table_changed && !wk.rows_deleted);
-    CHECK(pgq__wake_parse("{\"type\":\"table_changed_event\",\"operation\":\"delete\"}", &wk,
-                          why, sizeof why));
+    CHECK(pgq__wake_parse("{\"type\":\"table_changed_event\",\"operation\":\"delete\"}",
+                          &wk, why, sizeof why));
     CHECK(wk.rows_deleted);
     CHECK(pgq__wake_parse("{\"type\":\"cancellation_event\",\"ids\":[3,4,\"x\",5],"
-                          "\"received_at\":\"...\"}", &wk, why, sizeof why));
+                          "\"received_at\":\"...\"}",
+                          &wk, why, sizeof why));
     CHECK_INT(wk.n_cancel, 3);
     CHECK_INT(wk.cancel_ids[2], 5);
     CHECK(pgq__wake_parse("{\"type\":\"health_check_event\",\"id\":\"u\"}", &wk, why,
@@ -678,8 +715,8 @@ TEST(killed_connections_are_survived)
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 200, 0);
-    pgq_worker *w = worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .batch_size = 4,
-                                             .max_concurrent_tasks = 8});
+    pgq_worker *w = worker((pgq_worker_opts){
+        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .max_concurrent_tasks = 8});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
@@ -688,10 +725,13 @@ TEST(killed_connections_are_survived)
              "application_name LIKE 'pgq worker%%' AND datname = current_database()");
     CHECK_INT(bg_join(&b), PGQ_OK);
     for (int id = 1; id <= 200; id++)
-        CHECKF(atomic_load(&runs[id]) == 1, "job %d ran %d times", id, atomic_load(&runs[id]));
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), 200);
+        CHECKF(atomic_load(&runs[id]) == 1, "job %d ran %d times", id,
+               atomic_load(&runs[id]));
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
+              200);
     CHECK_INT(tdb_int("SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = "
-                      "'successful'"), 200);
+                      "'successful'"),
+              200);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
     CHECK_INT(log_count("reconnecting"), 1);
     CHECK_INT(log_count("reconnected to the database"), 1);
@@ -704,22 +744,27 @@ TEST(recorder_connection_loss_is_retried)
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 120, 0);
-    pgq_worker *w = worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .batch_size = 4,
-                                             .max_concurrent_tasks = 8});
+    pgq_worker *w = worker((pgq_worker_opts){
+        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .max_concurrent_tasks = 8});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
     CHECK(wait_flag(&finished, 20, 10));
     /* Only the recorder's connection: the loop goes on claiming. */
-    CHECK_INT(tdb_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-                      "application_name = 'pgq worker recorder' AND datname = "
-                      "current_database()"), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                "application_name = 'pgq worker recorder' AND datname = "
+                "current_database()"),
+        1);
     CHECK_INT(bg_join(&b), PGQ_OK);
     for (int id = 1; id <= 120; id++)
-        CHECKF(atomic_load(&runs[id]) == 1, "job %d ran %d times", id, atomic_load(&runs[id]));
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), 120);
+        CHECKF(atomic_load(&runs[id]) == 1, "job %d ran %d times", id,
+               atomic_load(&runs[id]));
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
+              120);
     CHECK_INT(tdb_int("SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = "
-                      "'successful'"), 120);
+                      "'successful'"),
+              120);
     CHECK_INT(log_count("reconnecting"), 0); /* the loop's connection was fine */
     CHECK(log_count("recording") >= 1);      /* the failed batch, at debug level */
     pgq_worker_free(w);
@@ -741,7 +786,8 @@ TEST(concurrency_limit_holds_across_two_workers)
         bg_start(&b[i], w[i]);
     int db_max = 0;
     while (atomic_load(&finished) < 30) {
-        int picked = (int)tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'");
+        int picked =
+            (int)tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'");
         db_max = picked > db_max ? picked : db_max;
         sleep_ms(3);
     }
@@ -751,9 +797,11 @@ TEST(concurrency_limit_holds_across_two_workers)
     }
     printf("# max running: %d in handlers, %d picked in the database\n",
            atomic_load(&max_in_flight), db_max);
-    CHECKF(atomic_load(&max_in_flight) == 2, "max in flight %d", atomic_load(&max_in_flight));
+    CHECKF(atomic_load(&max_in_flight) == 2, "max in flight %d",
+           atomic_load(&max_in_flight));
     CHECKF(db_max <= 2, "the database saw %d picked", db_max);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"), 30);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
+              30);
     pgq_client_free(c);
 }
 

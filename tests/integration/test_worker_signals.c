@@ -97,7 +97,8 @@ static pid_t spawn_worker(pgq_worker_opts o, pgq_entrypoint_opts eo)
         _exit(97);
     runs_fd = open(runs_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
     starts_fd = open(starts_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
-    if (runs_fd < 0 || starts_fd < 0 || pgq_worker_new(&child_worker, NULL, &o) != PGQ_OK ||
+    if (runs_fd < 0 || starts_fd < 0 ||
+        pgq_worker_new(&child_worker, NULL, &o) != PGQ_OK ||
         pgq_worker_register(child_worker, "job", work, &eo) != PGQ_OK)
         _exit(98);
     struct sigaction sa;
@@ -138,7 +139,8 @@ static void setup(int jobs)
     unlink(runs_path);
     unlink(starts_path);
     tdb_exec("INSERT INTO pgqueuer (priority, status, entrypoint, payload) "
-             "SELECT 0, 'queued', 'job', NULL FROM generate_series(1, %d)", jobs);
+             "SELECT 0, 'queued', 'job', NULL FROM generate_series(1, %d)",
+             jobs);
 }
 
 /* Waits until handlers have started n times (one byte each in the file). */
@@ -188,8 +190,9 @@ TEST(sigterm_is_graceful)
 {
     setup(200);
     work_ms = 300;
-    pid_t pid = spawn_worker((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 5},
-                             (pgq_entrypoint_opts){0});
+    pid_t pid =
+        spawn_worker((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 5},
+                     (pgq_entrypoint_opts){0});
     CHECK(wait_started(5, 10));
     kill(pid, SIGTERM);
     double took;
@@ -201,7 +204,8 @@ TEST(sigterm_is_graceful)
     CHECK_INT(distinct, lines);
     CHECK_INT(count_status("successful"), lines);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
-                      "queue_manager_id IS NULL"), 200 - lines);
+                      "queue_manager_id IS NULL"),
+              200 - lines);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'"), 0);
     cleanup();
 }
@@ -210,8 +214,9 @@ TEST(second_signal_stops_at_once)
 {
     setup(50);
     work_ms = 5000;
-    pid_t pid = spawn_worker((pgq_worker_opts){.batch_size = 4, .max_concurrent_tasks = 4},
-                             (pgq_entrypoint_opts){0});
+    pid_t pid =
+        spawn_worker((pgq_worker_opts){.batch_size = 4, .max_concurrent_tasks = 4},
+                     (pgq_entrypoint_opts){0});
     CHECK(wait_started(4, 10));
     kill(pid, SIGINT);
     sleep_ms(100);
@@ -220,9 +225,11 @@ TEST(second_signal_stops_at_once)
     CHECK_INT(reap(pid, 10, &took), 0);
     CHECKF(took < 1.0, "stopping took %.2fs", took);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
-                      "queue_manager_id IS NULL"), 50);
+                      "queue_manager_id IS NULL"),
+              50);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status NOT IN "
-                      "('queued','picked')"), 0);
+                      "('queued','picked')"),
+              0);
     CHECK_INT(count_status("queued"), 4); /* the four running, handed back */
     cleanup();
 }
@@ -232,8 +239,8 @@ TEST(grace_runs_out_on_a_stubborn_handler)
     setup(1);
     work_ms = 4000;
     ignore_cancel = true;
-    pid_t pid = spawn_worker((pgq_worker_opts){.shutdown_grace = 0.5},
-                             (pgq_entrypoint_opts){0});
+    pid_t pid =
+        spawn_worker((pgq_worker_opts){.shutdown_grace = 0.5}, (pgq_entrypoint_opts){0});
     CHECK(wait_started(1, 10));
     kill(pid, SIGTERM);
     double took;
@@ -242,7 +249,8 @@ TEST(grace_runs_out_on_a_stubborn_handler)
      * ThreadSanitizer's one-second pause at exit) */
     CHECKF(took >= 1.4 && took < 3.5, "stopping took %.2fs", took);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
-                      "queue_manager_id IS NULL"), 1);
+                      "queue_manager_id IS NULL"),
+              1);
     CHECK_INT(count_status("successful"), 0);
     cleanup();
 }
@@ -251,9 +259,11 @@ TEST(signal_burst)
 {
     setup(100);
     work_ms = 50;
-    pid_t pid = spawn_worker((pgq_worker_opts){.batch_size = 4, .max_concurrent_tasks = 8},
-                             (pgq_entrypoint_opts){0});
-    CHECK(wait_sql(10, "SELECT count(*) >= 8 FROM pgqueuer_log WHERE status = 'successful'"));
+    pid_t pid =
+        spawn_worker((pgq_worker_opts){.batch_size = 4, .max_concurrent_tasks = 8},
+                     (pgq_entrypoint_opts){0});
+    CHECK(wait_sql(10,
+                   "SELECT count(*) >= 8 FROM pgqueuer_log WHERE status = 'successful'"));
     for (int i = 0; i < 200; i++)
         kill(pid, i % 2 ? SIGTERM : SIGINT);
     CHECK_INT(reap(pid, 10, NULL), 0);
@@ -271,15 +281,18 @@ TEST(sigkill_jobs_are_taken_over)
     setup(300);
     work_ms = 20;
     pgq_entrypoint_opts eo = {.retry_timer = 1.0};
-    pid_t victim = spawn_worker((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 10},
-                                eo);
-    CHECK(wait_sql(10, "SELECT count(*) >= 50 FROM pgqueuer_log WHERE status = 'successful'"));
+    pid_t victim =
+        spawn_worker((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 10}, eo);
+    CHECK(wait_sql(
+        10, "SELECT count(*) >= 50 FROM pgqueuer_log WHERE status = 'successful'"));
     kill(victim, SIGKILL);
     CHECK_INT(reap(victim, 10, NULL), 100 + SIGKILL);
     long long orphans = tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'");
     CHECK(orphans > 0);
-    pid_t survivor = spawn_worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .batch_size = 5,
-                                                    .max_concurrent_tasks = 10}, eo);
+    pid_t survivor = spawn_worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN,
+                                                    .batch_size = 5,
+                                                    .max_concurrent_tasks = 10},
+                                  eo);
     CHECK_INT(reap(survivor, 60, NULL), 0);
     int lines, distinct;
     count_runs(&lines, &distinct);
@@ -288,7 +301,8 @@ TEST(sigkill_jobs_are_taken_over)
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
     CHECK_INT(count_status("successful"), 300);
     CHECK_INT(tdb_int("SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = "
-                      "'successful'"), 300);
+                      "'successful'"),
+              300);
     CHECK(tdb_int("SELECT count(*) FROM (SELECT job_id FROM pgqueuer_log WHERE status = "
                   "'picked' GROUP BY job_id HAVING count(*) = 2) t") >= orphans);
     cleanup();
