@@ -2,7 +2,8 @@
 # the middle of a run: its jobs are taken over after the retry_timer and
 # every job still ends with exactly one terminal log row (a job running at
 # the kill may run twice: at-least-once). A second SIGTERM stops a worker at
-# once, killing its commands, and hands their jobs back. PostgreSQL
+# once, killing its commands, and hands their jobs back. A job that kills
+# its worker every time is held as failed after three take-overs. PostgreSQL
 # restarting under running workers (pg_ctl stop -m fast, start): they
 # reconnect by themselves, log it once, and every job is accounted for.
 # PGQ_TEST_JOBS sets the number of jobs (default 3000).
@@ -93,6 +94,22 @@ check_eq "every job is back in the queue, none logged as done" \
             FROM pgqueuer")" "6,0"
 check_match "it said so" "$(cat "$TMP/w.err")" "stopping now: cancelling 4 running job"
 check_match "and handed them back" "$(cat "$TMP/w.err")" "handed 4 job\(s\) back"
+
+# ---- A poison job: it kills its worker each time; after 3 take-overs it is held ------------------
+sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
+id=$("$PGQ" queue poison x)
+codes=""
+for i in 1 2 3 4; do
+    rc=0
+    "$PGQ" run --mode drain --log-level error --retry-timer poison=1s \
+        --exec 'poison=kill -9 $PPID; sleep 1' 2>>"$TMP/poison.err" || rc=$?
+    codes="$codes${codes:+,}$rc"
+done
+check_eq "the job killed three workers, the fourth held it and drained" "$codes" "137,137,137,0"
+check_eq "held as failed" "$(sql "SELECT status FROM pgqueuer WHERE id = $id")" failed
+check_eq "with an error saying why" \
+    "$(sql "SELECT traceback->>'exception_type' FROM pgqueuer_log WHERE job_id = $id AND status = 'failed'")" \
+    WorkerDied
 
 # ---- Acceptance 4: the database restarts under two running workers ---------------------------------
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
