@@ -91,7 +91,10 @@ void bench_result_print(const bench_result *r, bool json)
         printf("%s %s", r->system, r->mode);
     if (r->variant)
         printf(json ? ", \"variant\": \"%s\"" : " variant=%s", r->variant);
-    field(json, "batch", r->batch, 0);
+    if (r->batch >= 0)
+        field(json, "batch", r->batch, 0);
+    else if (json)
+        fputs(", \"batch\": null", stdout);
     field(json, "jobs", (double)r->jobs, 0);
     field(json, "seconds", r->seconds, 3);
     field(json, "jobs_per_s", r->jobs_per_s, 0);

@@ -90,6 +90,7 @@ async function gw() {
     },
     pendingSql: "SELECT count(*)::int AS n FROM graphile_worker.jobs",
     variant: "batched",
+    fetchBatch: 500, // the local queue's fetch
   };
 }
 
@@ -129,6 +130,7 @@ async function boss() {
       return { stop: () => b.stop({ graceful: true, wait: true, timeout: 30000 }) };
     },
     variant: "batchSize 100 x4",
+    fetchBatch: 100,
     pendingSql: "SELECT count(*)::int AS n FROM pgboss.job " +
       "WHERE name = 'bench' AND state IN ('created', 'retry', 'active')",
   };
@@ -167,7 +169,7 @@ async function drain(sys) {
   await w.stop();
   await client.end();
   const u = usage();
-  print({ mode: "drain", variant: sys.variant, jobs: total, seconds: end - first,
+  print({ mode: "drain", variant: sys.variant, batch: sys.fetchBatch, jobs: total, seconds: end - first,
     jobs_per_s: total / (end - first), peak_rss_kb: u.rss,
     client_cpu_s_per_100k: (u.cpu * 100000) / total });
 }

@@ -37,7 +37,7 @@ expect_exit 0 "enqueue by statements of 50" "$B" enqueue --variant single --batc
 check_match "enqueue single" "$OUT" '"variant": "single", "batch": 50, "jobs": 420'
 check_eq "420 jobs queued" "$(sql 'SELECT count(*) FROM pgqueuer')" 420
 expect_exit 0 "enqueue through the bulk path" "$B" enqueue --variant bulk --jobs 700 --json
-check_match "enqueue bulk" "$OUT" '"variant": "bulk", "jobs": 700'
+check_match "enqueue bulk" "$OUT" '"variant": "bulk", "batch": null, "jobs": 700'
 check_eq "the queue was emptied first: 700 jobs" "$(sql 'SELECT count(*) FROM pgqueuer')" 700
 
 expect_exit 0 "backlog: claim and complete 200 of 500" "$B" backlog --jobs 500 --measure 200 \
