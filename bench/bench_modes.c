@@ -251,7 +251,6 @@ static int latency_report(const bench_opts *o, const bench_child *ch,
     qsort(lat, k, sizeof *lat, cmp_double);
     bench_result r;
     bench_result_init(&r, o, "latency");
-    r.variant = o->worker_options && *o->worker_options ? o->worker_options : NULL;
     r.jobs = n;
     r.seconds = secs;
     r.jobs_per_s = (double)n / secs;

@@ -66,6 +66,7 @@ void bench_result_init(bench_result *r, const bench_opts *o, const char *mode)
 {
     *r = (bench_result){
         .system = "pgq", .mode = mode, .batch = o->batch, .threads = o->threads,
+        .variant = o->worker_options && *o->worker_options ? o->worker_options : NULL,
         .seconds = -1, .jobs_per_s = -1, .p50_ms = -1, .p95_ms = -1, .p99_ms = -1,
         .max_ms = -1, .peak_rss_kb = -1, .client_cpu_s = -1, .server_cpu_s = -1,
         .commits_per_100 = -1, .wal_per_job = -1, .backlog_left = -1, .queued = -1, .offered_per_s = -1, .enqueued_per_s = -1,
