@@ -91,7 +91,8 @@ typedef struct bench_server {
     double cpu_s, wal_bytes, commits;
 } bench_server;
 int bench_server_sample(pgq_client *c, bench_server *out);
-/* Waits (up to 10 s) until no backend of application `app` is left. */
+/* Waits (up to 10 s) until no backend whose application name starts with
+ * `app` (the worker and its recorder) is left. */
 void bench_wait_backends_gone(pgq_client *c, const char *app);
 
 /* ---- worker child (bench_worker.c) ---- */
