@@ -94,32 +94,54 @@ void pgq_job_set_free(pgq_job_set *set)
     set->count = 0;
 }
 
-static int job_from_row(const PGresult *r, int row, pgq_job *j)
+/* Column numbers of a job-shaped result, looked up once per result (-1:
+ * the column is absent). */
+typedef struct job_cols {
+    int id, priority, attempts, status, entrypoint, headers, dedupe_key;
+    int queue_manager_id, created, updated, heartbeat, execute_after, payload;
+} job_cols;
+
+static void job_cols_find(const PGresult *r, job_cols *c)
+{
+    c->id = PQfnumber(r, "id");
+    c->priority = PQfnumber(r, "priority");
+    c->attempts = PQfnumber(r, "attempts");
+    c->status = PQfnumber(r, "status");
+    c->entrypoint = PQfnumber(r, "entrypoint");
+    c->headers = PQfnumber(r, "headers");
+    c->dedupe_key = PQfnumber(r, "dedupe_key");
+    c->queue_manager_id = PQfnumber(r, "queue_manager_id");
+    c->created = PQfnumber(r, "created");
+    c->updated = PQfnumber(r, "updated");
+    c->heartbeat = PQfnumber(r, "heartbeat");
+    c->execute_after = PQfnumber(r, "execute_after");
+    c->payload = PQfnumber(r, "payload");
+}
+
+static int job_from_row(const PGresult *r, const job_cols *c, int row, pgq_job *j)
 {
     memset(j, 0, sizeof *j);
-    int c = PQfnumber(r, "id");
-    if (c >= 0)
-        j->id = strtoll(PQgetvalue(r, row, c), NULL, 10);
-    j->priority = (int32_t)col_num(r, row, PQfnumber(r, "priority"));
-    j->attempts = (int32_t)col_num(r, row, PQfnumber(r, "attempts"));
-    c = PQfnumber(r, "status");
-    if (c >= 0 && pgq_job_status_parse(PQgetvalue(r, row, c), &j->status) != PGQ_OK)
+    if (c->id >= 0)
+        j->id = strtoll(PQgetvalue(r, row, c->id), NULL, 10);
+    j->priority = (int32_t)col_num(r, row, c->priority);
+    j->attempts = (int32_t)col_num(r, row, c->attempts);
+    if (c->status >= 0 &&
+        pgq_job_status_parse(PQgetvalue(r, row, c->status), &j->status) != PGQ_OK)
         j->status = PGQ_QUEUED;
-    j->entrypoint = col_str(r, row, PQfnumber(r, "entrypoint"));
+    j->entrypoint = col_str(r, row, c->entrypoint);
     if (!j->entrypoint)
         j->entrypoint = strdup("");
-    j->headers = col_str(r, row, PQfnumber(r, "headers"));
-    j->dedupe_key = col_str(r, row, PQfnumber(r, "dedupe_key"));
-    j->queue_manager_id = col_str(r, row, PQfnumber(r, "queue_manager_id"));
-    j->created = col_num(r, row, PQfnumber(r, "created"));
-    j->updated = col_num(r, row, PQfnumber(r, "updated"));
-    j->heartbeat = col_num(r, row, PQfnumber(r, "heartbeat"));
-    j->execute_after = col_num(r, row, PQfnumber(r, "execute_after"));
-    c = PQfnumber(r, "payload");
-    if (c >= 0 && !PQgetisnull(r, row, c)) {
+    j->headers = col_str(r, row, c->headers);
+    j->dedupe_key = col_str(r, row, c->dedupe_key);
+    j->queue_manager_id = col_str(r, row, c->queue_manager_id);
+    j->created = col_num(r, row, c->created);
+    j->updated = col_num(r, row, c->updated);
+    j->heartbeat = col_num(r, row, c->heartbeat);
+    j->execute_after = col_num(r, row, c->execute_after);
+    if (c->payload >= 0 && !PQgetisnull(r, row, c->payload)) {
         unsigned char *p;
         size_t len;
-        int rc = pgq__bytea_decode(PQgetvalue(r, row, c), &p, &len);
+        int rc = pgq__bytea_decode(PQgetvalue(r, row, c->payload), &p, &len);
         if (rc != PGQ_OK)
             return rc;
         j->payload = p;
@@ -135,8 +157,10 @@ int pgq__jobs_from_result(const PGresult *r, pgq_job_set *out)
     out->jobs = calloc(rows ? (size_t)rows : 1, sizeof *out->jobs);
     if (!out->jobs)
         return PGQ_ENOMEM;
+    job_cols cols;
+    job_cols_find(r, &cols);
     for (int i = 0; i < rows; i++) {
-        int rc = job_from_row(r, i, &out->jobs[i]);
+        int rc = job_from_row(r, &cols, i, &out->jobs[i]);
         out->count++;
         if (rc != PGQ_OK) {
             pgq_job_set_free(out);

@@ -218,6 +218,7 @@ struct pgq_worker {
     size_t n_active;      /* of those, READY or RUNNING */
     pgq_job_ctx *pending; /* DONE, outcome not yet recorded */
     size_t n_pending;
+    double pending_since; /* when the oldest pending outcome came */
     pgq__recorder *rec;
     pgq_job_ctx *recording; /* the batch the recorder is recording */
     size_t n_recording;

@@ -5,7 +5,8 @@
  *
  *   collect finished jobs and recorded outcomes -> stop phases
  *   -> hand outcomes to the recorder (worker_record.c: one statement on
- *      its own connection, in parallel) -> reconnect (when down)
+ *      its own connection, in parallel; a batch's worth, or after a short
+ *      delay, or at once when nothing else runs) -> reconnect (when down)
  *   -> claim a batch (one statement; when it came back empty, ask how
  *      long to sleep) -> hand back (one statement) -> heartbeat (one
  *      statement)
@@ -14,7 +15,8 @@
  * drain mode make freed slots interesting), the earliest deferred job,
  * another worker's job turning stale, the idle re-poll (dequeue_timeout),
  * the heartbeat (half the shortest retry_timer), a reconnect attempt, the
- * end of a stop phase. A finished job wakes the loop through the pipe.
+ * end of a stop phase, pending outcomes coming due. A finished job wakes
+ * the loop through the pipe.
  *
  * Stopping (pgq_worker_stop): the first call stops claiming, hands the
  * claimed-but-unstarted jobs back at once, and lets running handlers
@@ -47,6 +49,7 @@
 #define ABANDON_WAIT 1.0
 #define FINAL_WAIT 5.0
 #define OUTCOMES_PER_STATEMENT 1000
+#define OUTCOMES_DELAY 0.0015 /* longest wait for more outcomes to record */
 
 double pgq__mono(void)
 {
@@ -209,7 +212,7 @@ static void count(pgq_worker *w, const pgq_outcome *o)
 /* Takes the jobs whose handler returned. After an immediate stop only
  * successes are recorded: a failure may just be the cancellation, so
  * those jobs are handed back to run again. */
-static void collect_done(pgq_worker *w)
+static void collect_done(pgq_worker *w, double now)
 {
     pgq_job_ctx *ctx = pgq__pool_take_done(w->core);
     while (ctx) {
@@ -221,6 +224,8 @@ static void collect_done(pgq_worker *w)
             give_back(w, ctx);
         } else {
             count(w, &ctx->outcome);
+            if (!w->n_pending)
+                w->pending_since = now;
             ctx->next = w->pending;
             w->pending = ctx;
             w->n_pending++;
@@ -231,11 +236,24 @@ static void collect_done(pgq_worker *w)
 
 /* ---- Recording outcomes (on the recorder's connection) ---------------------------- */
 
+/* When the pending outcomes should go to the recorder. Recording whatever
+ * had finished at every turn split one claimed batch into several
+ * statements (each a commit); so outcomes wait for a batch's worth, or
+ * for a short delay, but never when nothing else is running or ready (a
+ * lone job, the end of a drain) or once the worker is stopping. */
+static double outcomes_at(const pgq_worker *w)
+{
+    if (w->n_pending >= (size_t)w->opts.batch_size || w->n_active == 0 ||
+        w->phase != PGQ__W_RUN || w->fatal != PGQ_OK)
+        return w->rec_retry_at;
+    return fmax(w->rec_retry_at, w->pending_since + OUTCOMES_DELAY);
+}
+
 /* Moves up to OUTCOMES_PER_STATEMENT pending outcomes to the recorder, if
- * it is free. */
+ * it is free and they are due. */
 static void submit_outcomes(pgq_worker *w, double now)
 {
-    if (w->n_recording || !w->n_pending || now < w->rec_retry_at)
+    if (w->n_recording || !w->n_pending || now < outcomes_at(w))
         return;
     size_t n =
         w->n_pending < OUTCOMES_PER_STATEMENT ? w->n_pending : OUTCOMES_PER_STATEMENT;
@@ -436,21 +454,43 @@ static void take_claimed(pgq_worker *w, pgq_job_set *set, double now)
     free(batch);
 }
 
-static size_t free_slots(const pgq_worker *w)
+/* Prefetching: once handlers have been seen to finish, the worker claims
+ * a full batch whenever it holds (ready or running) fewer than
+ * max_concurrent_tasks + batch_size jobs, so every claim is full and is in
+ * flight while the handlers run the jobs already waiting in the ready
+ * queue. Sizing claims by idle threads made claim, run and record
+ * alternate, with several partial claims per batch. Until a handler has
+ * returned (long-running jobs, or none yet), a claim takes only what idle
+ * threads can start: holding jobs no thread will reach soon would only
+ * keep them from other workers. Either way the pool's
+ * max_concurrent_tasks threads bound the running handlers, the claim
+ * enforces the entrypoints' concurrency limits across all workers
+ * (prefetched jobs are picked, so they count), the heartbeat covers every
+ * held job, and a stop hands the unstarted ones back at once. */
+static bool prefetching(const pgq_worker *w)
 {
-    size_t cap = (size_t)w->opts.max_concurrent_tasks;
-    return w->n_active >= cap ? 0 : cap - w->n_active;
+    return w->n_ok + w->n_failed + w->n_retried > 0;
 }
 
-/* Whether capacity allows a claim now: a full batch fits, or the worker is
- * empty (small capacities). Claiming one job per finished job would cost a
- * round trip each. */
-static bool can_claim(const pgq_worker *w)
+/* How many jobs the next claim asks for; 0: none now. Without prefetching
+ * a claim waits until a full batch fits, or the worker is empty (small
+ * capacities): claiming one job per finished job would cost a round trip
+ * each. */
+static size_t claim_size(const pgq_worker *w)
 {
-    size_t slots = free_slots(w);
     size_t batch = (size_t)w->opts.batch_size;
     size_t cap = (size_t)w->opts.max_concurrent_tasks;
-    return slots > 0 && (slots >= (batch < cap ? batch : cap) || w->n_active == 0);
+    if (prefetching(w))
+        return w->n_active < cap + batch ? batch : 0;
+    size_t slots = w->n_active >= cap ? 0 : cap - w->n_active;
+    if (slots == 0 || (slots < (batch < cap ? batch : cap) && w->n_active > 0))
+        return 0;
+    return slots < batch ? slots : batch;
+}
+
+static bool can_claim(const pgq_worker *w)
+{
+    return claim_size(w) > 0;
 }
 
 static int claim(pgq_worker *w, double now)
@@ -459,12 +499,9 @@ static int claim(pgq_worker *w, double now)
         w->want_claim = true;
     if (!w->want_claim || now < w->claim_at || !can_claim(w))
         return PGQ_OK;
-    size_t slots = free_slots(w);
     pgq_claim_opts co = {
         .queue_manager_id = w->core->id,
-        .batch_size =
-            (int)(slots < (size_t)w->opts.batch_size ? slots
-                                                     : (size_t)w->opts.batch_size),
+        .batch_size = (int)claim_size(w),
         .default_retry_timer = w->opts.heartbeat_timeout,
         .max_takeovers = w->opts.max_takeovers,
     };
@@ -622,7 +659,7 @@ static void on_listen(pgq_worker *w, double now)
 static void tick(pgq_worker *w)
 {
     double now = pgq__mono();
-    collect_done(w);
+    collect_done(w, now);
     collect_recorded(w, now);
     advance_stop(w, now);
     /* The recorder has its own connection: outcomes go on while the loop's
@@ -650,7 +687,7 @@ static double sleep_for(const pgq_worker *w, double now)
         t = fmin(t, w->deadline - now);
     /* The recorder wakes the loop when its batch is done. */
     if (w->n_pending && !w->n_recording)
-        t = fmin(t, w->rec_retry_at - now);
+        t = fmin(t, outcomes_at(w) - now);
     if (!w->up)
         return fmax(fmin(t, w->reconnect_at - now), 0);
     double ok_at = w->error_until;
