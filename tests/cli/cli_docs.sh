@@ -13,7 +13,7 @@ fi
 
 # Every command of `pgq --help` is named in the README and the manual.
 for cmd in $("$PGQ" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF>1 && /^  /{print $1}'); do
-    check_match "README names $cmd" "$(cat "$PGQ_ROOT/README.md")" "(^|[ \`|])$cmd([ \`|]|$)"
+    check_match "README names $cmd" "$(cat "$PGQ_ROOT/README.md")" "(^|[^a-z-])$cmd([^a-z-]|$)"
     check_match "the manual has a section for $cmd" "$committed" "^\.SS $cmd\$"
 done
 
