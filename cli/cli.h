@@ -5,6 +5,7 @@
 #ifndef PGQ_CLI_H
 #define PGQ_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +60,10 @@ void cli_error(const char *fmt, ...) PGQ_PRINTF(1, 2);
 int cli_usage_error(const char *cmd, const char *fmt, ...) PGQ_PRINTF(2, 3);
 /* True if argv holds -h or --help anywhere before a "--". */
 bool cli_wants_help(int argc, char **argv);
+/* Set by SIGINT/SIGTERM once cli_catch_stop_signals() ran. The handlers are
+ * installed without SA_RESTART, so a blocking poll() or sleep returns EINTR. */
+extern volatile sig_atomic_t cli_stop_requested;
+void cli_catch_stop_signals(void);
 /* Prints the help text to stdout and returns 0. */
 int cli_print_help(const char *text);
 

@@ -40,24 +40,6 @@ typedef struct dash_line {
     long long last10, last60, window;
 } dash_line;
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static int by_entrypoint_status(const void *a, const void *b)
 {
     const dash_line *x = a, *y = b;
@@ -150,7 +132,7 @@ static void pause_for(double seconds)
 {
     struct timespec ts = {.tv_sec = (time_t)seconds,
                           .tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (!stop_requested && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    while (!cli_stop_requested && nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
 
@@ -211,12 +193,12 @@ int cmd_dashboard(int argc, char **argv, cli_globals *g)
     pgq_client *c = cli_connect(g, &code);
     if (!c)
         return code;
-    install_handlers();
-    for (long long i = 0; code == EXIT_OK && !stop_requested && (!times || i < times);
+    cli_catch_stop_signals();
+    for (long long i = 0; code == EXIT_OK && !cli_stop_requested && (!times || i < times);
          i++) {
         if (i > 0) {
             pause_for(o.interval);
-            if (stop_requested)
+            if (cli_stop_requested)
                 break;
             if (!tty)
                 fputc('\n', stdout);

@@ -23,25 +23,6 @@ static const char help[] =
     "  --channel C   listen on channel C instead\n"
     "  -h, --help    show this help\n";
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-/* Without SA_RESTART, so poll() returns at once with EINTR. */
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /* One JSON object per line: the payload compacted when it is a JSON object,
  * else wrapped. */
 static void print_notification(const PGnotify *n)
@@ -102,7 +83,7 @@ static int listen_loop(PGconn *conn)
 {
     struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
     drain(conn);
-    while (!stop_requested) {
+    while (!cli_stop_requested) {
         int ready = poll(&pfd, 1, 1000);
         if (ready < 0 && errno != EINTR) {
             cli_error("listen: poll: %s", strerror(errno));
@@ -140,7 +121,7 @@ int cmd_listen(int argc, char **argv, cli_globals *g)
     PGconn *conn = (PGconn *)pgq_client_conn(c);
     if (!channel)
         channel = pgq_client_channel(c);
-    install_handlers();
+    cli_catch_stop_signals();
     code = start_listening(conn, channel);
     if (code == EXIT_OK) {
         fprintf(stderr, "pgq listen: listening on channel %s (Ctrl-C to stop)\n",
