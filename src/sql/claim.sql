@@ -22,17 +22,12 @@
 -- on created is there to make that range look narrow to the planner), and
 -- a job's log rows only through (job_id, created). The UPDATE finds its
 -- rows by the ctid the locking scans returned (a TID scan: no index
--- descent per row) and joins nothing: the rare poisoned rows are named by
--- an id array instead, and their log record reads `chosen` in a sub-select
--- run for them alone. A row locked after a concurrent update that kept it
--- claimable would carry the ctid of a version this statement's snapshot
--- cannot see; it is then left queued, unlogged and not returned, and the
--- next claim takes it.
--- Every lookup here, the TID scan included, becomes a sequential scan in a
--- plan made while the queue table was empty; a custom plan is remade at
--- each call from the table's current size, but a cached generic plan
--- keeps that shape until the table is next analyzed, so a session that
--- forces generic plans should also set enable_seqscan off.
+-- descent per row, and no plan that could scan the table) and joins
+-- nothing: the rare poisoned rows are named by an id array instead, and
+-- their log record reads `chosen` in a sub-select run for them alone. A
+-- row locked after a concurrent update that kept it claimable would carry
+-- the ctid of a version this statement's snapshot cannot see; it is then
+-- left queued, unlogged and not returned, and the next claim takes it.
 -- Stale candidates are searched through the index of picked rows by
 -- `updated`: every writer sets updated and heartbeat together when it
 -- picks, and heartbeats only move heartbeat forward, so a stale job was
