@@ -14,20 +14,12 @@
 -- slot passes to the new one. A stale job already picked $7 times since
 -- its latest `queued` log row is poison: it is held as `failed` with a
 -- record instead of being picked again. Every change gets its log row.
--- Returns the picked jobs, priority DESC, id ASC, timestamps as epoch
--- seconds (float8: date_part, which formats far faster than the numeric of
--- extract, and the client reads a double anyway).
+-- Returns the picked jobs, priority DESC, id ASC, timestamps as epoch.
 -- Written so the plan stays right on a log of millions of rows: the rate
 -- count reaches the log only through its `created` index (the upper bound
--- on created is there to make that range look narrow to the planner), and
--- a job's log rows only through (job_id, created). The UPDATE finds its
--- rows by the ctid the locking scans returned (a TID scan: no index
--- descent per row, and no plan that could scan the table) and joins
--- nothing: the rare poisoned rows are named by an id array instead, and
--- their log record reads `chosen` in a sub-select run for them alone. A
--- row locked after a concurrent update that kept it claimable would carry
--- the ctid of a version this statement's snapshot cannot see; it is then
--- left queued, unlogged and not returned, and the next claim takes it.
+-- on created is there to make that range look narrow to the planner), a
+-- job's log rows only through (job_id, created), and the UPDATE finds its
+-- rows by primary key from an array rather than a join it might hash.
 -- Stale candidates are searched through the index of picked rows by
 -- `updated`: every writer sets updated and heartbeat together when it
 -- picks, and heartbeats only move heartbeat forward, so a stale job was
@@ -54,10 +46,10 @@ slots AS (
     FROM params p
 ),
 queued AS (
-    SELECT c.ctid, c.id, c.priority
+    SELECT c.id, c.priority
     FROM slots s
     CROSS JOIN LATERAL (
-        SELECT q.ctid, q.id, q.priority
+        SELECT q.id, q.priority
         FROM {Q:pgqueuer} q
         WHERE q.entrypoint = s.entrypoint AND q.status = 'queued'
           AND q.execute_after < now()
@@ -67,7 +59,7 @@ queued AS (
     ) c
 ),
 stale AS (
-    SELECT q.ctid, q.id, q.priority, q.queue_manager_id AS old_qm
+    SELECT q.id, q.priority, q.queue_manager_id AS old_qm
     FROM {Q:pgqueuer} q
     JOIN params p ON p.entrypoint = q.entrypoint
     WHERE q.status = 'picked' AND q.heartbeat < p.stale_before
@@ -77,7 +69,7 @@ stale AS (
     FOR UPDATE OF q SKIP LOCKED
 ),
 judged AS (
-    SELECT s.ctid, s.id, s.priority, s.old_qm, (
+    SELECT s.id, s.priority, s.old_qm, (
         SELECT count(*) FROM (
             SELECT l.id, l.status,
                    max(l.id) FILTER (WHERE l.status = 'queued') OVER () AS last_queued
@@ -88,46 +80,42 @@ judged AS (
     FROM stale s
 ),
 chosen AS (
-    SELECT ctid, id, priority, picks >= $7::int AS poison, old_qm, picks, 0 AS rank FROM judged
+    SELECT id, priority, picks >= $7::int AS poison, old_qm, picks, 0 AS rank FROM judged
     UNION ALL
-    SELECT ctid, id, priority, false, NULL::uuid, 0, 1 FROM queued
+    SELECT id, priority, false, NULL::uuid, 0, 1 FROM queued
     ORDER BY rank, priority DESC, id
     LIMIT $1::int
 ),
 updated AS (
     UPDATE {Q:pgqueuer} q
-    SET status = CASE WHEN q.id = ANY (ARRAY(SELECT id FROM chosen WHERE poison))
-                 THEN 'failed'::{Q:pgqueuer_status} ELSE 'picked'::{Q:pgqueuer_status} END,
-        queue_manager_id = CASE WHEN q.id = ANY (ARRAY(SELECT id FROM chosen WHERE poison))
-                           THEN NULL ELSE $6::uuid END,
-        heartbeat = CASE WHEN q.id = ANY (ARRAY(SELECT id FROM chosen WHERE poison))
-                    THEN q.heartbeat ELSE now() END,
+    SET status = CASE WHEN c.poison THEN 'failed'::{Q:pgqueuer_status} ELSE 'picked'::{Q:pgqueuer_status} END,
+        queue_manager_id = CASE WHEN c.poison THEN NULL ELSE $6::uuid END,
+        heartbeat = CASE WHEN c.poison THEN q.heartbeat ELSE now() END,
         updated = now()
-    WHERE q.ctid = ANY (ARRAY(SELECT ctid FROM chosen))
-    RETURNING q.*
+    FROM chosen c
+    WHERE q.id = c.id AND q.id = ANY (ARRAY(SELECT id FROM chosen))
+    RETURNING q.*, c.poison, c.old_qm, c.picks
 ),
 logged AS (
     INSERT INTO {Q:pgqueuer_log} (job_id, status, priority, entrypoint, traceback)
-    SELECT u.id, u.status, u.priority, u.entrypoint, CASE WHEN u.status = 'failed' THEN (
-        SELECT jsonb_build_object(
-            'job_id', u.id,
-            'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-            'exception_type', 'WorkerDied',
-            'exception_message', format('the job''s workers died %s times', c.picks),
-            'traceback', format('job %s was picked %s times since it was last queued and each time its heartbeat stopped; held as failed instead of being picked again (max_takeovers %s)', u.id, c.picks, $7::int),
-            'additional_context', jsonb_build_object(
-                'entrypoint', u.entrypoint, 'queue_manager_id', c.old_qm))
-        FROM chosen c WHERE c.id = u.id)
+    SELECT u.id, u.status, u.priority, u.entrypoint, CASE WHEN u.poison THEN jsonb_build_object(
+        'job_id', u.id,
+        'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'exception_type', 'WorkerDied',
+        'exception_message', format('the job''s workers died %s times', u.picks),
+        'traceback', format('job %s was picked %s times since it was last queued and each time its heartbeat stopped; held as failed instead of being picked again (max_takeovers %s)', u.id, u.picks, $7::int),
+        'additional_context', jsonb_build_object(
+            'entrypoint', u.entrypoint, 'queue_manager_id', u.old_qm))
     END
     FROM updated u
 )
-SELECT u.id, u.priority, u.attempts, 'picked'::text AS status, u.entrypoint,
+SELECT u.id, u.priority, u.attempts, u.status::text AS status, u.entrypoint,
        u.payload, u.headers::text AS headers, u.dedupe_key,
-       $6::uuid::text AS queue_manager_id,
-       date_part('epoch', u.created) AS created,
-       date_part('epoch', u.updated) AS updated,
-       date_part('epoch', u.heartbeat) AS heartbeat,
-       date_part('epoch', u.execute_after) AS execute_after
+       u.queue_manager_id::text AS queue_manager_id,
+       extract(epoch FROM u.created) AS created,
+       extract(epoch FROM u.updated) AS updated,
+       extract(epoch FROM u.heartbeat) AS heartbeat,
+       extract(epoch FROM u.execute_after) AS execute_after
 FROM updated u
-WHERE u.status = 'picked'
+WHERE NOT u.poison
 ORDER BY u.priority DESC, u.id ASC;
