@@ -161,6 +161,10 @@ int pgq__wnext_query(pgq_client *c, const pgq__wep *eps, size_t n_eps,
                      double default_retry_timer, const int64_t *held, size_t n_held,
                      pgq__wnext *out);
 
+/* Sets up one of the worker's sessions: the loop's (claims, heartbeats,
+ * hand-backs) when claims is true, else the recorder's. */
+int pgq__wsession(pgq_client *c, bool claims);
+
 /* ---- worker_record.c: outcomes recorded on a second connection ------------ */
 
 typedef struct pgq__recorder pgq__recorder;

@@ -1,10 +1,37 @@
-/* worker_db.c: the worker's own statement (sql/worker_next.sql), which tells
- * an idle worker how long it may sleep. It runs only after a claim came
- * back empty, so it is sent unprepared. */
+/* worker_db.c: the worker's database sessions: their settings, and the
+ * worker's own statement (sql/worker_next.sql), which tells an idle worker
+ * how long it may sleep. That one runs only after a claim came back empty,
+ * so it is sent unprepared. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "worker.h"
+
+int pgq__wsession(pgq_client *c, bool claims)
+{
+    /* The worker runs the same few prepared statements thousands of times;
+     * re-planning the claim for its parameters costs more than running it
+     * (measured: 1.4 ms of planning against 1 ms of execution). But a
+     * generic plan is made once, often while the queue is empty, and a
+     * plan made then scans the whole table: with 100,000 jobs queued a
+     * claim took 397 ms instead of 4 ms. Every statement of the worker
+     * reaches its rows through an index, so sequential scans are ruled out
+     * for its sessions and the cached plan stays right as the table grows.
+     *
+     * The loop's session commits asynchronously: a claim (or heartbeat,
+     * or hand-back) need not wait for its WAL flush. If the server crashes
+     * before the flush, the claim is forgotten and the job is queued again,
+     * to run again: the at-least-once the worker promises anyway. An
+     * outcome is recorded by the recorder's session, which commits
+     * synchronously, and that flush carries every earlier claim with it,
+     * so no recorded outcome can outlive its claim. */
+    const char *sql = claims ? "SET plan_cache_mode = force_generic_plan;"
+                               "SET enable_seqscan = off;"
+                               "SET synchronous_commit = off"
+                             : "SET plan_cache_mode = force_generic_plan;"
+                               "SET enable_seqscan = off";
+    return pgq__exec_command(c, sql);
+}
 
 static void text_array(pgq__buf *b, const pgq__wep *eps, size_t n)
 {

@@ -40,7 +40,7 @@ static int connect_if_needed(pgq__recorder *r)
     r->c = NULL;
     int rc = pgq_client_open(&r->c, &r->cfg);
     if (rc == PGQ_OK)
-        (void)pgq__exec_command(r->c, "SET plan_cache_mode = force_generic_plan");
+        (void)pgq__wsession(r->c, false);
     return rc;
 }
 
