@@ -1,7 +1,8 @@
 -- release: $1 uuid queue_manager_id, $2 bigint[] job ids (rows found by
--- primary key; see complete.sql for the status sub-select). A stopping worker
--- hands back jobs it claimed but will not run: picked by $1 -> queued at
--- once (execute_after is already past), attempts unchanged,
+-- primary key; see complete.sql for the status sub-select and the
+-- queue_manager_id test). A stopping worker hands back jobs it claimed but
+-- will not run: picked by $1 -> queued at once (execute_after is already
+-- past), attempts unchanged,
 -- queue_manager_id NULL, a `queued` log row, and a table_changed_event so
 -- another worker picks them up now. Returns: released, notified.
 
@@ -9,7 +10,7 @@ WITH released AS (
     UPDATE {Q:pgqueuer} q
     SET status = 'queued', queue_manager_id = NULL, updated = now()
     WHERE q.id = ANY ($2::bigint[]) AND q.status = (SELECT 'picked'::{Q:pgqueuer_status})
-      AND q.queue_manager_id = $1::uuid
+      AND q.queue_manager_id IS NOT DISTINCT FROM $1::uuid
     RETURNING q.id, q.priority, q.entrypoint
 ),
 logged AS (
