@@ -29,6 +29,7 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__ENQUEUE_SKIP] = pgq__sql_enqueue_skip,
     [PGQ__BULK] = pgq__sql_bulk,
     [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
+    [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
 };
 
 static char empty[] = "";

@@ -4,7 +4,9 @@
  *
  * Every statement acts only on rows still `picked` by the caller's
  * queue_manager_id, so a job cancelled, marked failed or taken over in the
- * meantime is left alone and not logged twice.
+ * meantime is left alone and not logged twice. A batch of successes, the
+ * common case, goes through complete_ok.sql, which does the same for them
+ * with a fraction of complete.sql's work per job.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -127,12 +129,55 @@ static size_t first_count(const PGresult *r)
     return PQntuples(r) > 0 ? (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
 }
 
-int pgq_complete(pgq_client *c, const char *queue_manager_id, const pgq_outcome *outcomes,
-                 size_t n, size_t *resolved)
+static bool all_successful(const pgq_outcome *o, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (o[i].status != PGQ_SUCCESSFUL)
+            return false;
+    return true;
+}
+
+/* complete_ok.sql: a batch of successes needs only the job ids. */
+static PGresult *complete_ok(pgq_client *c, const char *queue_manager_id,
+                             const pgq_outcome *o, size_t n, int *rc)
+{
+    pgq__buf ids = {0};
+    PGresult *r = NULL;
+    pgq__buf_putc(&ids, '{');
+    for (size_t i = 0; i < n; i++)
+        pgq__buf_printf(&ids, "%s%lld", i ? "," : "", (long long)o[i].job_id);
+    pgq__buf_putc(&ids, '}');
+    if (ids.oom) {
+        *rc = pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    } else {
+        const char *values[2] = {queue_manager_id, ids.data};
+        r = pgq__exec(c, PGQ__COMPLETE_OK, 2, values, NULL, NULL, rc);
+    }
+    pgq__buf_free(&ids);
+    return r;
+}
+
+/* complete.sql: any mix of outcomes, each with its error record. */
+static PGresult *complete_any(pgq_client *c, const char *queue_manager_id,
+                              const pgq_outcome *o, size_t n, int *rc)
 {
     outcome_arrays a = {0};
     PGresult *r = NULL;
-    int rc;
+    if ((*rc = build_outcomes(c, &a, o, n)) == PGQ_OK) {
+        const char *values[7] = {queue_manager_id};
+        for (int k = 0; k < 6; k++)
+            values[k + 1] = array_at(&a, k)->data;
+        r = pgq__exec(c, PGQ__COMPLETE, 7, values, NULL, NULL, rc);
+    }
+    for (int k = 0; k < 6; k++)
+        pgq__buf_free(array_at(&a, k));
+    return r;
+}
+
+int pgq_complete(pgq_client *c, const char *queue_manager_id, const pgq_outcome *outcomes,
+                 size_t n, size_t *resolved)
+{
+    int rc = PGQ_OK;
     if (resolved)
         *resolved = 0;
     pgq__clear_error(c);
@@ -140,18 +185,12 @@ int pgq_complete(pgq_client *c, const char *queue_manager_id, const pgq_outcome 
         return pgq__fail(c, PGQ_EINVAL, "pgq_complete: a queue_manager_id is required");
     if (n == 0)
         return PGQ_OK;
-    if ((rc = build_outcomes(c, &a, outcomes, n)) != PGQ_OK)
-        goto out;
-    const char *values[7] = {queue_manager_id};
-    for (int k = 0; k < 6; k++)
-        values[k + 1] = array_at(&a, k)->data;
-    r = pgq__exec(c, PGQ__COMPLETE, 7, values, NULL, NULL, &rc);
+    PGresult *r = all_successful(outcomes, n)
+                      ? complete_ok(c, queue_manager_id, outcomes, n, &rc)
+                      : complete_any(c, queue_manager_id, outcomes, n, &rc);
     if (r && resolved)
         *resolved = first_count(r);
-out:
     PQclear(r);
-    for (int k = 0; k < 6; k++)
-        pgq__buf_free(array_at(&a, k));
     return rc;
 }
 

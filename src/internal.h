@@ -95,6 +95,7 @@ typedef enum pgq__stmt {
     PGQ__ENQUEUE_SKIP,
     PGQ__BULK,
     PGQ__CLAIM_LOCK,
+    PGQ__COMPLETE_OK,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
