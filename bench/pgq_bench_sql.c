@@ -15,12 +15,13 @@ static const struct {
     {"enqueue", pgq__sql_enqueue},
     {"claim", pgq__sql_claim},
     {"complete", pgq__sql_complete},
+    {"complete_ok", pgq__sql_complete_ok},
 };
 
 int main(int argc, char **argv)
 {
     if (argc != 2 || !strcmp(argv[1], "--help")) {
-        fputs("Usage: pgq_bench_sql enqueue|claim|complete\n"
+        fputs("Usage: pgq_bench_sql enqueue|claim|complete|complete_ok\n"
               "Prints the rendered statement (PGQUEUER_PREFIX, PGQUEUER_SCHEMA).\n",
               argc == 2 ? stdout : stderr);
         return argc == 2 ? 0 : 2;
