@@ -415,17 +415,32 @@ static int plan_idle(pgq_worker *w, double now)
     return PGQ_OK;
 }
 
-static bool holds(const pgq_worker *w, int64_t id)
+/* Whether ctx is a retry the recorder is recording (or has recorded, the
+ * loop not having collected the result yet). */
+static bool recording_retry(const pgq_worker *w, const pgq_job_ctx *ctx)
+{
+    for (const pgq_job_ctx *r = w->recording; r; r = r->next)
+        if (r == ctx)
+            return ctx->outcome.status == PGQ_QUEUED;
+    return false;
+}
+
+/* Whether a claimed row is a job this worker already has in hand. The
+ * claim takes over our own job when its heartbeat lapsed (an outage): that
+ * job keeps running where it is. But a retry's row is queued as soon as
+ * the recorder commits it, and a claim can pick it again (its next
+ * attempt) before the loop has collected the recorder's result: that is a
+ * new run, and dropping it would leave the job picked by us with nobody
+ * running it until another worker took it over as stale. */
+static bool in_hand(const pgq_worker *w, int64_t id)
 {
     for (size_t i = 0; i < w->n_held; i++)
-        if (w->held[i]->job.id == id)
+        if (w->held[i]->job.id == id && !recording_retry(w, w->held[i]))
             return true;
     return false;
 }
 
-/* Turns claimed rows into jobs for the pool. A row this worker already
- * holds (its heartbeat lapsed during an outage and the claim took it over
- * from ourselves) keeps running where it is. */
+/* Turns claimed rows into jobs for the pool, but for those in hand. */
 static void take_claimed(pgq_worker *w, pgq_job_set *set, double now)
 {
     pgq_job_ctx **batch = malloc((set->count + 1) * sizeof *batch);
@@ -433,7 +448,7 @@ static void take_claimed(pgq_worker *w, pgq_job_set *set, double now)
     if (w->n_held == 0)
         w->hb_at = now + w->hb_interval; /* the claim itself was a heartbeat */
     for (size_t i = 0; i < set->count; i++) {
-        if (holds(w, set->jobs[i].id))
+        if (in_hand(w, set->jobs[i].id))
             continue;
         const pgq__wep *ep = find_ep(w, set->jobs[i].entrypoint);
         pgq_job_ctx *ctx = ep && batch ? pgq__ctx_new(w->core, ep, &set->jobs[i]) : NULL;
