@@ -245,7 +245,10 @@ typedef struct pgq_claim_opts {
 } pgq_claim_opts;
 
 /* Claims up to batch_size due jobs (and stale picked ones) for the given
- * entrypoints in one statement. *out is allocated even when empty. */
+ * entrypoints in one statement. *out is allocated even when empty. A
+ * session that claims in a loop should run "SET enable_seqscan = off", as
+ * pgq_worker's sessions do: PostgreSQL may cache a plan made while the
+ * queue was nearly empty, which scans the whole table once it fills. */
 PGQ_NODISCARD int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps,
                             size_t n_eps, const pgq_claim_opts *opts,
                             pgq_job_set *out);
