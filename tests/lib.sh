@@ -59,6 +59,16 @@ check_nomatch() {
 # sql "QUERY": prints the unaligned result.
 sql() { psql -X -q -v ON_ERROR_STOP=1 -At -c "$1"; }
 
+# wait_sql "QUERY" [SECONDS]: until the query prints t (default 60 s);
+# false if it never did. Errors count as not yet: the server may be down.
+wait_sql() {
+    local end=$(( $(date +%s) + ${2:-60} ))
+    while [ "$(sql "$1" 2>/dev/null)" != t ]; do
+        [ "$(date +%s)" -ge "$end" ] && return 1
+        sleep 0.05
+    done
+}
+
 done_testing() {
     echo "1..$T_NUM"
     [ "$T_FAILED" = 0 ]

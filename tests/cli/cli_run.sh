@@ -13,14 +13,6 @@ PLUGIN="$PGQ_BUILD/examples/plugin_example.so"
 
 max_width() { printf '%s\n' "$1" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }'; }
 lines() { printf '%s\n' "$1" | grep -c . || true; }
-# wait_sql "QUERY" [SECONDS]: until the query prints t.
-wait_sql() {
-    local end=$(( $(date +%s) + ${2:-20} ))
-    while [ "$(sql "$1")" != t ]; do
-        [ "$(date +%s)" -ge "$end" ] && return 1
-        sleep 0.05
-    done
-}
 # Until a worker's LISTEN connection is up (its last statement was LISTEN).
 wait_listening() {
     wait_sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database()

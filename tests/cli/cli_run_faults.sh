@@ -16,14 +16,6 @@ PLUGIN="$PGQ_BUILD/examples/plugin_example.so"
 : "${PGQ_TEST_CLUSTER:?the test cluster (set by tests/run)}"
 N=${PGQ_TEST_JOBS:-3000}
 
-wait_sql() {
-    local end=$(( $(date +%s) + ${2:-60} ))
-    while [ "$(sql "$1" 2>/dev/null)" != t ]; do
-        [ "$(date +%s)" -ge "$end" ] && return 1
-        sleep 0.1
-    done
-}
-
 fresh() {
     sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
     : >"$TMP/ran"

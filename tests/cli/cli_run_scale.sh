@@ -13,14 +13,6 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP" "$T_OUT" "$T_ERR"' EXIT
 PLUGIN="$PGQ_BUILD/examples/plugin_example.so"
 N=${PGQ_TEST_JOBS:-3000}
 
-wait_sql() {
-    local end=$(( $(date +%s) + ${2:-60} ))
-    while [ "$(sql "$1")" != t ]; do
-        [ "$(date +%s)" -ge "$end" ] && return 1
-        sleep 0.1
-    done
-}
-
 fresh() {
     sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
     : >"$TMP/ran"
