@@ -415,27 +415,33 @@ static int plan_idle(pgq_worker *w, double now)
     return PGQ_OK;
 }
 
-/* Whether ctx is a retry the recorder is recording (or has recorded, the
- * loop not having collected the result yet). */
-static bool recording_retry(const pgq_worker *w, const pgq_job_ctx *ctx)
+/* Whether ctx is in the batch the recorder is recording (or has recorded,
+ * the loop not having collected the result yet). */
+static bool recording(const pgq_worker *w, const pgq_job_ctx *ctx)
 {
     for (const pgq_job_ctx *r = w->recording; r; r = r->next)
         if (r == ctx)
-            return ctx->outcome.status == PGQ_QUEUED;
+            return true;
     return false;
 }
 
-/* Whether a claimed row is a job this worker already has in hand. The
- * claim takes over our own job when its heartbeat lapsed (an outage): that
- * job keeps running where it is. But a retry's row is queued as soon as
- * the recorder commits it, and a claim can pick it again (its next
- * attempt) before the loop has collected the recorder's result: that is a
- * new run, and dropping it would leave the job picked by us with nobody
- * running it until another worker took it over as stale. */
+/* Whether a claimed row is a job this worker already has in hand: one still
+ * to run, running, or whose outcome waits to be recorded. The claim can
+ * take such a row only from ourselves: a heartbeat lapsed during an outage
+ * (a stale take-over), or the server crashed and forgot the asynchronous
+ * claim (the row was queued again). Either way the row is now picked by
+ * us, so the job keeps running where it is and its outcome resolves the
+ * row. But once its outcome is with the recorder, the row may already
+ * have been settled without it: a retry re-queues the row when it
+ * commits, and the outcome of a forgotten claim resolves nothing. Then the
+ * claim is the job's next run, and dropping it would leave the job picked
+ * by us with nobody running it until a stale take-over. (If the recording
+ * comes after the claim instead, the job runs once more and that second
+ * outcome finds the row gone: at least once.) */
 static bool in_hand(const pgq_worker *w, int64_t id)
 {
     for (size_t i = 0; i < w->n_held; i++)
-        if (w->held[i]->job.id == id && !recording_retry(w, w->held[i]))
+        if (w->held[i]->job.id == id && !recording(w, w->held[i]))
             return true;
     return false;
 }
