@@ -25,12 +25,9 @@ int pgq__wsession(pgq_client *c, bool claims)
      * outcome is recorded by the recorder's session, which commits
      * synchronously, and that flush carries every earlier claim with it,
      * so no recorded outcome can outlive its claim. */
-    const char *sql = claims ? "SET plan_cache_mode = force_generic_plan;"
-                               "SET enable_seqscan = off;"
-                               "SET synchronous_commit = off"
-                             : "SET plan_cache_mode = force_generic_plan;"
-                               "SET enable_seqscan = off";
-    return pgq__exec_command(c, sql);
+#define PLANS "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"
+    return pgq__exec_command(c, claims ? PLANS "; SET synchronous_commit = off" : PLANS);
+#undef PLANS
 }
 
 static void text_array(pgq__buf *b, const pgq__wep *eps, size_t n)
