@@ -55,7 +55,9 @@ int cmd_local(int argc, char **argv, cli_globals *g)
     /* The path ends up in the server's configuration and in shell lines. */
     if (dir && !lfs_path_ok(dir))
         return cli_usage_error("local", "--dir: the path has a control character "
-                                        "(newline, tab...); choose another folder");
+                                        "(newline, tab...) or one of \" \\ $ ` "
+                                        "(PostgreSQL's tools pass it to a shell); "
+                                        "choose another folder");
 
     local_cluster lc;
     if (local_resolve(&lc, dir) != 0)

@@ -124,7 +124,9 @@ static int resolve_dir(const char *path, mode_t mode, char *real, size_t n)
         return -1;
     }
     if (!lfs_path_ok(real)) {
-        cli_error("refusing %s: its real path has control characters", path);
+        cli_error("refusing %s: its real path has a control character or one of "
+                  "\" \\ $ `",
+                  path);
         return -1;
     }
     return 0;
@@ -167,7 +169,9 @@ int local_resolve(local_cluster *lc, const char *dir)
         }
     }
     if (!lfs_path_ok(lc->dir)) {
-        cli_error("refusing the folder %s: its path has control characters", lc->dir);
+        cli_error("refusing the folder %s: its path has a control character or one "
+                  "of \" \\ $ `",
+                  lc->dir);
         return -1;
     }
     char real[PATH_MAX];

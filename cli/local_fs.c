@@ -23,7 +23,7 @@
 bool lfs_path_ok(const char *path)
 {
     for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
+        if (*p < 0x20 || *p == 0x7f || strchr(LFS_PATH_REFUSED, *p))
             return false;
     return true;
 }

@@ -8,8 +8,11 @@
 #include <sys/types.h>
 
 /* A control character in a path would end up inside the server's
- * configuration (a newline starts a new setting): such paths are refused.
- * Returns true when path has none. */
+ * configuration (a newline starts a new setting), and pg_ctl and initdb
+ * run their programs through a shell with paths in double quotes, where
+ * these characters would be interpreted: such paths are refused. Returns
+ * true when path has none. */
+#define LFS_PATH_REFUSED "\"\\$`"
 bool lfs_path_ok(const char *path);
 
 /* realpath(3) that refuses a path through a symbolic link owned by anyone
