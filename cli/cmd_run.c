@@ -28,7 +28,9 @@ static const char help[] =
     "                       PGQ_PRIORITY, PGQ_HEADERS (JSON) in the environment;\n"
     "                       exit 0 is success, else its status and stderr tail\n"
     "                       are the error (repeatable; mixes with a plug-in)\n"
-    "  --exec-timeout DUR   kill a command's process group after DUR\n\n"
+    "  --exec-timeout DUR   kill a command's process group after DUR\n"
+    "  --exec-env-dsn       give commands PGDSN (the worker's DSN), PGQUEUER_DSN\n"
+    "                       and PGPASSWORD; without it they are removed\n\n"
     "Worker:\n"
     "  --batch-size N            jobs claimed per statement (10)\n"
     "  --max-concurrent-tasks N  handler threads, and the most jobs held at\n"
@@ -70,6 +72,8 @@ typedef struct run_args {
     exec_spec *execs;
     size_t n_exec;
     double exec_timeout;
+    bool exec_env_dsn;
+    const char *dsn;
     override *ovr;
     size_t n_ovr;
     double backoff_initial, backoff_max;
@@ -418,6 +422,8 @@ static int check_args(const run_args *ra)
 {
     if (!ra->plugin && ra->n_exec == 0)
         return bad("nothing to run: give PLUGIN.so or --exec ENTRYPOINT=COMMAND");
+    if (ra->exec_env_dsn && ra->n_exec == 0)
+        return bad("--exec-env-dsn is for --exec commands, and none was given");
     if (ra->plugin_argc > 0 && !ra->plugin)
         return bad("arguments after -- are for a plug-in, and none was given");
     bool attempts = false;
@@ -437,6 +443,10 @@ static int parse_args(run_args *ra, int argc, char **argv)
             ra->plugin_argc = argc - i - 1;
             ra->plugin_argv = argv + i + 1;
             break;
+        }
+        if (strcmp(a, "--exec-env-dsn") == 0) {
+            ra->exec_env_dsn = true;
+            continue;
         }
         int r = value_option(ra, argc, argv, &i);
         if (r < 0)
@@ -498,6 +508,8 @@ static int register_execs(pgq_worker *w, run_args *ra)
     for (size_t i = 0; i < ra->n_exec; i++) {
         exec_spec *e = &ra->execs[i];
         e->timeout = ra->exec_timeout;
+        e->pass_dsn = ra->exec_env_dsn;
+        e->dsn = ra->dsn;
         pgq_entrypoint_opts o = {.userdata = e};
         int rc = pgq_worker_register(w, e->entrypoint, exec_handler, &o);
         if (rc == PGQ_EEXISTS)
@@ -587,6 +599,7 @@ static int run_worker(pgq_worker *w)
 static int build_and_run(run_args *ra, cli_globals *g)
 {
     log_ctx lc = {.json = ra->json};
+    ra->dsn = g->cfg.dsn;
     ra->wopts.log = log_line;
     ra->wopts.log_ud = &lc;
     pgq_worker *w = NULL;

@@ -101,6 +101,12 @@ void pgq_config_from_env(pgq_config *cfg);
  * and writes one sentence naming the bad value into err. */
 int pgq_config_validate(const pgq_config *cfg, char *err, size_t errlen);
 
+/* Overwrites every password in a connection string or URI with '*', in
+ * place (password=, sslpassword=, postgresql://user:PASSWORD@...), e.g. in
+ * argv after copying it, since every local user can read a process's
+ * command line. Messages of pgq_client_errmsg() never hold the password. */
+void pgq_dsn_scrub(char *dsn);
+
 /* ---- Client handle ----------------------------------------------------- */
 
 typedef struct pgq_client pgq_client;

@@ -102,7 +102,8 @@ int pgq_client_open(pgq_client **out, const pgq_config *cfg)
         return pgq__fail(c, PGQ_ENOMEM, "out of memory while connecting");
     PQsetNoticeProcessor(c->conn, silent_notice, NULL);
     if (PQstatus(c->conn) != CONNECTION_OK) {
-        char *msg = strdup(PQerrorMessage(c->conn));
+        /* libpq echoes pieces of a malformed DSN, password included. */
+        char *msg = pgq__mask(PQerrorMessage(c->conn), cfg ? cfg->dsn : NULL);
         if (msg)
             trim_newline(msg);
         const char *host = PQhost(c->conn), *port = PQport(c->conn);

@@ -109,6 +109,10 @@ struct pgq_client {
 
 /* Records an error on the handle and returns code. */
 int pgq__fail(pgq_client *c, int code, const char *fmt, ...) PGQ_PRINTF(3, 4);
+/* text with the passwords of dsn (and any password=... or user:pass@ in
+ * text itself) replaced by "***"; malloc'd, NULL when out of memory
+ * (secret.c). */
+char *pgq__mask(const char *text, const char *dsn);
 void pgq__clear_error(pgq_client *c);
 
 /* Turns a failed or NULL result into a status code with the message and
