@@ -116,8 +116,10 @@ void cli_json_str(FILE *f, const char *s);
 /* Writes bytes as a JSON string: text if valid printable UTF-8, else NULL
  * and the caller prints hex. Returns true if written. */
 bool cli_is_printable_utf8(const unsigned char *p, size_t n);
-/* Writes one line of s to f, replacing control characters with spaces and
- * cutting to width columns with "..." when longer. */
+/* Writes one line of s to f, replacing control characters (C0, DEL and
+ * C1) with spaces and cutting to width columns with "..." when longer
+ * (width 0: never cut). Every text from the database or a job passes
+ * through it on its way to a terminal. */
 void cli_print_cut(FILE *f, const char *s, int width);
 /* Like cli_print_cut, then pads with spaces to width columns: one table cell. */
 void cli_print_cell(FILE *f, const char *s, int width);

@@ -139,16 +139,24 @@ static void log_line(void *ud, pgq_log_level level, int64_t job_id, const char *
         log_json(lc, level, job_id, ep, msg, ts);
         return;
     }
-    char line[2400];
-    char who[320] = "";
-    if (job_id || ep)
-        snprintf(who, sizeof who, "job=%lld entrypoint=%s ", (long long)job_id,
-                 ep ? ep : "-");
-    int n =
-        snprintf(line, sizeof line, "%s %-5s %s%s\n", ts, level_name(level), who, msg);
-    if (n > (int)sizeof line - 1)
-        n = (int)sizeof line - 1, line[n - 1] = '\n';
-    fwrite(line, 1, (size_t)n, stderr);
+    /* Entrypoints and messages (job errors included) are escaped like every
+     * table cell; the line is built whole, then written with one call. */
+    char *line = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&line, &n);
+    if (!m)
+        return;
+    fprintf(m, "%s %-5s ", ts, level_name(level));
+    if (job_id || ep) {
+        fprintf(m, "job=%lld entrypoint=", (long long)job_id);
+        cli_print_cut(m, ep ? ep : "-", 0);
+        fputc(' ', m);
+    }
+    cli_print_cut(m, msg, 0);
+    fputc('\n', m);
+    if (fclose(m) == 0)
+        fwrite(line, 1, n, stderr);
+    free(line);
 }
 
 /* ---- Option parsing ------------------------------------------------------------ */
