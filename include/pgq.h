@@ -408,6 +408,8 @@ typedef struct pgq_list_failed_opts {
     int limit;              /* 0: no limit */
     const char *entrypoint; /* NULL: all */
     bool newest_first;      /* default: oldest failure first */
+    bool sizes_only;        /* job.payload NULL, job.payload_len its size:
+                               a listing that reads no payload */
 } pgq_list_failed_opts;
 
 PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
