@@ -221,7 +221,7 @@ static int stubborn(const pgq_job *job, pgq_job_ctx *ctx)
     (void)ctx;
     note_run(job);
     atomic_fetch_add(&started, 1);
-    sleep_ms(2000);
+    sleep_ms(8000);
     atomic_fetch_add(&finished, 1);
     return 0;
 }
@@ -495,7 +495,8 @@ TEST(graceful_stop_lets_running_jobs_finish)
     double t0 = th_now();
     pgq_worker_stop(w, false);
     CHECK_INT(bg_join(&b), PGQ_OK);
-    CHECKF(th_now() - t0 < 1.0, "stopping took %.2fs", th_now() - t0);
+    /* 100 ms jobs against a 30 s grace: far below the grace, whatever the load. */
+    CHECKF(th_now() - t0 < 10, "stopping took %.2fs", th_now() - t0);
     int ran = atomic_load(&started);
     CHECK_INT(atomic_load(&finished), ran);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
@@ -522,7 +523,8 @@ TEST(immediate_stop_hands_running_jobs_back)
     pgq_worker_stop(w, false);
     pgq_worker_stop(w, false); /* the second call stops at once */
     CHECK_INT(bg_join(&b), PGQ_OK);
-    CHECKF(th_now() - t0 < 1.0, "stopping took %.2fs", th_now() - t0);
+    /* at once, not after the 30 s grace */
+    CHECKF(th_now() - t0 < 10, "stopping took %.2fs", th_now() - t0);
     CHECK_INT(atomic_load(&finished), 5);
     CHECK_INT(terminal_rows(), 0);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
@@ -548,7 +550,9 @@ TEST(abandoned_handler_outlives_the_worker)
     pgq_worker_stop(w, true);
     CHECK_INT(bg_join(&b), PGQ_OK);
     double took = th_now() - t0;
-    CHECKF(took >= 0.9 && took < 1.8, "stopping took %.2fs", took);
+    /* a second for the handler to give up, then abandoned: long before its
+     * 8 s are over */
+    CHECKF(took >= 0.9 && took < 6, "stopping took %.2fs", took);
     char *row =
         tdb_str("SELECT status || '|' || (queue_manager_id IS NULL) FROM pgqueuer "
                 "WHERE id = %lld",
@@ -557,9 +561,9 @@ TEST(abandoned_handler_outlives_the_worker)
     free(row);
     CHECK(log_count("abandoned its running handler") == 1);
     pgq_worker_free(w); /* must not wait for the handler, nor break it */
-    CHECKF(th_now() - t0 < 1.9, "free waited %.2fs", th_now() - t0);
+    CHECKF(th_now() - t0 < 7, "free waited %.2fs", th_now() - t0);
     CHECK_INT(atomic_load(&finished), 0);
-    CHECK(wait_flag(&finished, 1, 3)); /* it ends on its own thread */
+    CHECK(wait_flag(&finished, 1, 20)); /* it ends on its own thread */
     sleep_ms(50);
     pgq_client_free(c);
 }
@@ -598,7 +602,10 @@ TEST(idle_worker_wakes_on_notify)
         sleep_ms(50);
     }
     printf("# enqueue-to-start latency: worst of 5 = %.1f ms\n", worst * 1000);
-    CHECKF(worst < 0.5, "latency %.3fs", worst);
+    /* Without the notification the job would wait for the 60 s idle poll;
+     * the bound is far from both, so a loaded machine (or TSan) passes and a
+     * lost wake-up fails. Latency targets live in bench/run. */
+    CHECKF(worst < 15, "latency %.3fs", worst);
     pgq_worker_stop(w, false);
     CHECK_INT(bg_join(&b), PGQ_OK);
     pgq_worker_free(w);
@@ -617,7 +624,9 @@ TEST(drain_waits_for_deferred_jobs)
     double took = th_now() - t0;
     CHECK_INT(atomic_load(&started), 1);
     CHECKF(started_at - t0 >= 0.9, "ran after %.2fs", started_at - t0);
-    CHECKF(took < 2.0, "drain took %.2fs (it should sleep until the job is due)", took);
+    /* The idle poll is 30 s: a drain that finishes well before it slept
+     * until the job was due, not until the next poll. */
+    CHECKF(took < 15, "drain took %.2fs (it should sleep until the job is due)", took);
     pgq_worker_free(w);
     pgq_client_free(c);
 }
