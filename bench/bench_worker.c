@@ -103,6 +103,7 @@ static int child_main(const bench_opts *o, pgq_worker_mode mode, bench_shared *s
     pgq_worker_opts wo = {
         .batch_size = o->worker_batch > 0 ? o->worker_batch : o->batch,
         .threads = o->threads,
+        .max_concurrent_tasks = o->max_tasks,
         .mode = mode,
         .log = log_to_stderr,
         .log_level = PGQ_LOG_WARN,
