@@ -2,7 +2,8 @@
  *
  * The command runs through /bin/sh -c in its own process group, so a
  * timeout, a cancellation or an immediate stop can kill everything it
- * started. The payload is written to its stdin while its stderr is read
+ * started; a guard process leads the group and stops it if the worker dies
+ * (exec_guard.c). The payload is written to its stdin while its stderr is read
  * (both non-blocking, so neither side can stall the other); the last
  * bytes of stderr are kept for the error record. Exit is noticed through
  * a pidfd when the kernel has them, so a background grandchild holding
@@ -11,7 +12,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec_guard.h"
 #include "exec_handler.h"
 
 extern char **environ;
@@ -111,32 +112,11 @@ static void free_env(char **env)
 
 /* ---- Spawning ---------------------------------------------------------------- */
 
+/* Under a guard process (exec_guard.c), so that the command does not
+ * outlive a worker that dies without stopping it. */
 static int spawn_with(child *ch, const char *command, char **env, int in[2], int err[2])
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, dflt;
-    sigemptyset(&none);
-    sigemptyset(&dflt);
-    /* pgq run ignores SIGPIPE and its pool threads block every signal;
-     * the command starts with neither. */
-    int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaddset(&dflt, sigs[i]);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dflt);
-    char *argv[] = {"sh", "-c", (char *)command, NULL};
-    int rc = posix_spawn(&ch->pid, "/bin/sh", &fa, &at, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    return rc;
+    return exec_guard_spawn(&ch->pid, command, env, in[0], err[1]);
 }
 
 static int spawn(child *ch, const char *command, char **env)
