@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "exec_guard.h"
 #include "exec_handler.h"
 
 static const char help[] =
@@ -654,6 +655,11 @@ static int build_and_run(run_args *ra, cli_globals *g)
         return rc == PGQ_EINVAL ? EXIT_USAGE : EXIT_FAILED;
     }
     lc.worker_id = pgq_worker_id(w);
+    /* Before any thread exists (a plug-in may start some); without a
+     * guard the commands run as before, unguarded. */
+    if (ra->n_exec && exec_guard_start() != 0)
+        cli_error("run: cannot start the guard of --exec commands; they may outlive "
+                  "a killed worker");
     int code = ra->plugin ? load_plugin(w, ra) : EXIT_OK;
     if (code == EXIT_OK)
         code = register_execs(w, ra);

@@ -1,150 +1,186 @@
-/* exec_guard.c: the guard process of an --exec command (exec_guard.h).
+/* exec_guard.c: the guard of --exec commands (exec_guard.h).
  *
- * Why a guard: a command runs in its own process group so that a timeout
- * or a cancellation can kill all it started; but then nothing stops it when
- * the worker is SIGKILLed, and its job, taken over by another worker after
- * retry_timer, ran twice at the same time. PR_SET_PDEATHSIG delivers a
- * signal to one process only, and /bin/sh dies of it without passing it on
- * to its children; so a small forked process (no exec: it only makes
- * async-signal-safe calls, as a child of a threaded process must) takes the
- * signal and stops the whole group.
+ * Why: a command runs in its own process group so that a timeout or a
+ * cancellation can kill all it started; but then nothing stops it when the
+ * worker is SIGKILLed, and its job, taken over by another worker after
+ * retry_timer, ran twice at once. PR_SET_PDEATHSIG on the command itself
+ * would reach /bin/sh only (which dies without passing the signal on), so
+ * one guard process per worker, forked before the worker starts its
+ * threads, keeps the list of the command groups and stops them all.
  *
- * Signals: the guard blocks every signal and takes SIGCHLD (its command
- * ended) and SIGUSR1 (its parent died) with sigwaitinfo; the command starts
- * with none blocked and default dispositions. */
+ * It learns of the worker's death from end of file on the control pipe,
+ * whose only write end the worker holds (close-on-exec, so commands do not
+ * inherit it): the kernel closes it however the worker dies, and the guard
+ * reads every message sent before. Its parent-death signal (armed, then
+ * getppid() checked, since the parent may have died before) interrupts a
+ * wait; the messages still in the pipe are read first, so a
+ * group reaped just before the death is not signalled after its id was
+ * reused. Messages are
+ * "+PGID\n" and "-PGID\n", shorter than PIPE_BUF, so each write is whole;
+ * the write end is non-blocking: a full pipe drops a message rather than
+ * stalling a handler. */
 #include <errno.h>
-#include <pthread.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "exec_guard.h"
 
-#define DEATH_SIGNAL SIGUSR1
+#define MAX_GROUPS 8192 /* more than the worker's threads can run */
 
-static void close_from(int lowest)
+static int guard_fd = -1; /* the worker's write end */
+
+static void on_parent_death(int sig)
 {
+    (void)sig; /* interrupts poll(); end of file follows */
+}
+
+static void close_others(int keep)
+{
+    for (int fd = 0; fd < 3; fd++)
+        if (fd != keep) {
+            int null = open("/dev/null", O_RDWR);
+            if (null >= 0 && null != fd) {
+                dup2(null, fd);
+                close(null);
+            }
+        }
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0) == 0)
-        return;
+    if (keep > 3)
+        syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0);
+    syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0);
+#else
+    for (int fd = 3; fd < 1024; fd++)
+        if (fd != keep)
+            close(fd);
 #endif
-    struct rlimit rl;
-    int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur
-                                                                         : 65536;
-    for (int fd = lowest; fd < max; fd++)
-        close(fd);
 }
 
-static _Noreturn void run_command(char **argv, char **env)
+static double now_s(void)
 {
-    /* pgq run ignores SIGPIPE; the command starts as a shell would. */
-    static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-                               SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        signal(sigs[i], SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve("/bin/sh", argv, env);
-    _exit(127);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The command's end: the guard ends the same way. */
-static _Noreturn void relay(int status)
+/* The worker is gone: SIGTERM to every group, SIGKILL to those left after
+ * the grace. */
+static _Noreturn void stop_all(const pid_t *groups, size_t n)
 {
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        sigset_t one;
-        sigemptyset(&one);
-        sigaddset(&one, sig);
-        signal(sig, SIG_DFL);
-        sigprocmask(SIG_UNBLOCK, &one, NULL);
-        raise(sig);
-        _exit(128 + sig); /* a signal whose default is not to terminate */
-    }
-    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
-}
-
-/* The worker is gone: SIGTERM to the group (the guard has it blocked),
- * SIGKILL to whatever is left after the grace, the guard included. */
-static _Noreturn void orphaned(pid_t cmd, const sigset_t *chld)
-{
-    kill(0, SIGTERM);
-    struct timespec end, now;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    end.tv_sec += EXEC_GUARD_GRACE;
+    for (size_t i = 0; i < n; i++)
+        kill(-groups[i], SIGTERM);
+    double end = now_s() + EXEC_GUARD_GRACE;
     for (;;) {
-        int st;
-        if (waitpid(cmd, &st, WNOHANG) == cmd)
+        size_t alive = 0;
+        for (size_t i = 0; i < n; i++)
+            if (groups[i] > 0 && kill(-groups[i], 0) == 0)
+                alive++;
+        if (!alive || now_s() >= end)
             break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long ms = (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
-        if (ms <= 0)
-            break;
-        struct timespec wait = {ms / 1000, (ms % 1000) * 1000000};
-        sigtimedwait(chld, NULL, &wait);
+        struct timespec t = {0, 50 * 1000000L};
+        nanosleep(&t, NULL);
     }
-    kill(0, SIGKILL); /* background processes the command left, and the guard */
-    _exit(1);
+    for (size_t i = 0; i < n; i++)
+        kill(-groups[i], SIGKILL);
+    _exit(0);
 }
 
-static _Noreturn void guard_main(pid_t parent, char **argv, char **env, int in_fd,
-                                 int err_fd)
+static void apply(pid_t *groups, size_t *n, const char *line)
 {
+    long g = strtol(line + 1, NULL, 10);
+    if (g <= 1)
+        return;
+    if (line[0] == '+' && *n < MAX_GROUPS) {
+        groups[(*n)++] = (pid_t)g;
+    } else if (line[0] == '-') {
+        for (size_t i = 0; i < *n; i++)
+            if (groups[i] == (pid_t)g) {
+                groups[i] = groups[--*n];
+                break;
+            }
+    }
+}
+
+static _Noreturn void guard_main(pid_t parent, int rfd)
+{
+    static pid_t groups[MAX_GROUPS];
+    size_t n = 0;
+    /* Not a target of the terminal's or the operator's signals to the
+     * worker's group: the guard ends when the worker does. */
     setpgid(0, 0);
-    signal(SIGCHLD, SIG_DFL); /* not SIG_IGN: the command must be waited for */
-    /* Checked after arming the signal: the parent may have died before. */
-    if (prctl(PR_SET_PDEATHSIG, DEATH_SIGNAL) != 0 || getppid() != parent)
-        _exit(127);
-    if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
-        _exit(127);
-    /* The worker's other descriptors (its database sockets, other jobs'
-     * pipes: a held write end would keep another command's stdin open). */
-    close_from(3);
-    pid_t cmd = fork();
-    if (cmd == 0)
-        run_command(argv, env);
-    if (cmd < 0)
-        _exit(127);
-    close(STDIN_FILENO);
-    close(STDERR_FILENO);
-    sigset_t waitset, chld;
-    sigemptyset(&waitset);
-    sigaddset(&waitset, SIGCHLD);
-    sigaddset(&waitset, DEATH_SIGNAL);
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_parent_death;
+    sigaction(SIGUSR1, &sa, NULL);
+    close_others(rfd);
+    /* Had the parent died before the signal was armed (getppid() no
+     * longer parent), its write end is closed all the same: the reads
+     * below take what it sent, then see end of file at once. */
+    if (prctl(PR_SET_PDEATHSIG, SIGUSR1) == 0 && getppid() != parent)
+        raise(SIGUSR1);
+    char buf[4096], line[32];
+    size_t len = 0;
     for (;;) {
-        int st;
-        if (waitpid(cmd, &st, WNOHANG) == cmd)
-            relay(st);
-        int sig = sigwaitinfo(&waitset, NULL);
-        if (sig == DEATH_SIGNAL && getppid() != parent)
-            orphaned(cmd, &chld);
+        struct pollfd p = {.fd = rfd, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0)
+            continue; /* EINTR: the parent-death signal */
+        ssize_t got = read(rfd, buf, sizeof buf);
+        if (got == 0)
+            break; /* every write end is closed: the worker is gone */
+        if (got < 0)
+            continue;
+        for (ssize_t i = 0; i < got; i++) {
+            if (buf[i] != '\n') {
+                if (len < sizeof line - 1)
+                    line[len++] = buf[i];
+                continue;
+            }
+            line[len] = '\0';
+            apply(groups, &n, line);
+            len = 0;
+        }
     }
+    stop_all(groups, n);
 }
 
-int exec_guard_spawn(pid_t *pid, const char *command, char **env, int in_fd, int err_fd)
+int exec_guard_start(void)
 {
-    char *argv[] = {"sh", "-c", (char *)command, NULL};
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return errno;
     pid_t parent = getpid();
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t child = fork();
-    if (child == 0)
-        guard_main(parent, argv, env, in_fd, err_fd);
-    int err = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (child < 0)
-        return err;
-    /* The guard sets its own group too; doing it here as well closes the
-     * window in which a kill(-pid) could miss it. */
-    (void)setpgid(child, child);
-    *pid = child;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return e;
+    }
+    if (pid == 0)
+        guard_main(parent, fds[0]);
+    close(fds[0]);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    guard_fd = fds[1];
     return 0;
+}
+
+void exec_guard_track(pid_t pgid, bool started)
+{
+    char msg[32];
+    if (guard_fd < 0)
+        return;
+    int n = snprintf(msg, sizeof msg, "%c%ld\n", started ? '+' : '-', (long)pgid);
+    ssize_t w = write(guard_fd, msg, (size_t)n);
+    (void)w; /* no guard, or a full pipe: the command runs unguarded */
 }

@@ -1,20 +1,23 @@
-/* exec_guard.h: starting an --exec command so that it does not outlive a
- * worker that dies without stopping it (SIGKILL, a crash, the OOM killer). */
+/* exec_guard.h: --exec commands do not outlive a worker that dies without
+ * stopping them (SIGKILL, a crash, the OOM killer). */
 #ifndef PGQ_EXEC_GUARD_H
 #define PGQ_EXEC_GUARD_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
-/* Seconds an orphaned command gets between SIGTERM and SIGKILL. */
+/* Seconds an orphaned command's process group gets between SIGTERM and
+ * SIGKILL. */
 #define EXEC_GUARD_GRACE 5
 
-/* Starts `/bin/sh -c command` with env, in_fd as its stdin and err_fd as
- * its stderr, under a guard process: the guard leads a new process group
- * (the command's), waits for the command and exits with its status (or
- * dies by its signal), so waiting for *pid and killing -*pid work as for
- * the command itself. When the calling thread's process dies first (the
- * guard's parent-death signal), the guard sends SIGTERM to the group, then
- * SIGKILL after EXEC_GUARD_GRACE seconds. Returns 0 or an errno value. */
-int exec_guard_spawn(pid_t *pid, const char *command, char **env, int in_fd, int err_fd);
+/* Forks the guard: a small process that learns of each command's process
+ * group (exec_guard_track) and, when this process dies (its parent-death
+ * signal, or the end of the control pipe), sends SIGTERM to every group it
+ * still tracks, then SIGKILL after EXEC_GUARD_GRACE seconds. Call it while
+ * the process has one thread. Returns 0 or an errno value; without a guard
+ * the commands run unguarded, as before. */
+int exec_guard_start(void);
+/* The command's process group started (true) or was reaped (false). */
+void exec_guard_track(pid_t pgid, bool started);
 
 #endif

@@ -2,8 +2,8 @@
  *
  * The command runs through /bin/sh -c in its own process group, so a
  * timeout, a cancellation or an immediate stop can kill everything it
- * started; a guard process leads the group and stops it if the worker dies
- * (exec_guard.c). The payload is written to its stdin while its stderr is read
+ * started; the guard (exec_guard.c) knows the group, to stop it if the
+ * worker dies. The payload is written to its stdin while its stderr is read
  * (both non-blocking, so neither side can stall the other); the last
  * bytes of stderr are kept for the error record. Exit is noticed through
  * a pidfd when the kernel has them, so a background grandchild holding
@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,11 +113,32 @@ static void free_env(char **env)
 
 /* ---- Spawning ---------------------------------------------------------------- */
 
-/* Under a guard process (exec_guard.c), so that the command does not
- * outlive a worker that dies without stopping it. */
 static int spawn_with(child *ch, const char *command, char **env, int in[2], int err[2])
 {
-    return exec_guard_spawn(&ch->pid, command, env, in[0], err[1]);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, dflt;
+    sigemptyset(&none);
+    sigemptyset(&dflt);
+    /* pgq run ignores SIGPIPE and its pool threads block every signal;
+     * the command starts with neither. */
+    int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&dflt, sigs[i]);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &dflt);
+    char *argv[] = {"sh", "-c", (char *)command, NULL};
+    int rc = posix_spawn(&ch->pid, "/bin/sh", &fa, &at, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    return rc;
 }
 
 static int spawn(child *ch, const char *command, char **env)
@@ -141,6 +163,7 @@ static int spawn(child *ch, const char *command, char **env)
     /* The child set its own group too; doing it here as well closes the
      * window in which a kill(-pid) could miss it. */
     (void)setpgid(ch->pid, ch->pid);
+    exec_guard_track(ch->pid, true);
     ch->in_fd = in[1];
     ch->err_fd = err[0];
     fcntl(ch->in_fd, F_SETFL, O_NONBLOCK);
@@ -209,6 +232,13 @@ static void kill_group(child *ch)
 
 static void check_exit(child *ch)
 {
+    /* The guard forgets the group while the exited command still pins its
+     * id: after the wait, the id may be reused. */
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+        si.si_pid != ch->pid)
+        return;
+    exec_guard_track(ch->pid, false);
     if (waitpid(ch->pid, &ch->status, WNOHANG) == ch->pid)
         ch->exited = true;
 }
