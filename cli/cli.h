@@ -76,9 +76,14 @@ int cli_report(pgq_client *c, const char *what, int rc);
 
 /* ---- Parsers (parse.c; pure, unit-tested and fuzzed) ---------------------- */
 
-/* "30s", "5m", "1h30m", "250ms", "2d", a bare number of seconds, "1.5s".
- * Returns 0 and seconds, or -1 for anything malformed or negative. */
+/* "30s", "5m", "1h30m", "250ms", "2d", a bare number of seconds, "1.5s":
+ * decimal digits with an optional fraction, each followed by a unit.
+ * Returns 0 and seconds, or -1 for anything malformed or negative, hex
+ * ("0x10") or exponents ("1e3"). */
 int cli_parse_duration(const char *s, double *seconds);
+/* A plain decimal number: digits with an optional fraction ("0.5", "12"),
+ * no sign, exponent or hex. */
+int cli_parse_number(const char *s, double *out);
 
 /* "1,2,3" (spaces around items allowed) into a malloc'd array of distinct
  * positive ids in input order. Returns 0, or -1 with err set for "", "1,x",

@@ -42,7 +42,7 @@ static int validate(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n,
         return pgq__fail(c, PGQ_EINVAL,
                          "pgq_claim: entrypoints and a queue_manager_id are required");
     if (o->batch_size <= 0 || o->max_takeovers < 0 || !isfinite(o->default_retry_timer) ||
-        o->default_retry_timer < 0)
+        o->default_retry_timer < 0 || o->default_retry_timer >= PGQ_SECONDS_MAX)
         return pgq__fail(c, PGQ_EINVAL,
                          "pgq_claim: batch_size must be > 0, max_takeovers and "
                          "default_retry_timer >= 0");
@@ -50,8 +50,12 @@ static int validate(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n,
         const pgq_claim_entrypoint *e = &eps[i];
         if (!e->entrypoint || !e->entrypoint[0])
             return pgq__fail(c, PGQ_EINVAL, "pgq_claim: entrypoint %zu is empty", i);
-        if (e->concurrency_limit < 0 || !isfinite(e->requests_per_second) ||
-            e->requests_per_second < 0 || isnan(e->retry_timer))
+        /* Out of these ranges the timestamps the claim computes leave
+         * PostgreSQL's and every claim would fail (include/pgq.h). */
+        double rps = e->requests_per_second;
+        if (e->concurrency_limit < 0 || isnan(rps) ||
+            (rps != 0 && !(rps >= PGQ_RATE_MIN && rps <= PGQ_RATE_MAX)) ||
+            isnan(e->retry_timer) || e->retry_timer >= PGQ_SECONDS_MAX)
             return pgq__fail(c, PGQ_EINVAL, "pgq_claim: bad limits for entrypoint %s",
                              e->entrypoint);
         for (size_t k = 0; k < i; k++)

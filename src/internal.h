@@ -138,12 +138,19 @@ int pgq__exec_script(pgq_client *c, const char *tmpl);
 /* Runs one plain SQL command without parameters. */
 int pgq__exec_command(pgq_client *c, const char *sql);
 
+/* pgq_heartbeat that also says which jobs are still picked by
+ * queue_manager_id: *owned is NULL when all of ids were (the usual case),
+ * else a malloc'd array of those that were (*n_owned of them, maybe 0). */
+int pgq__heartbeat_owned(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                         size_t n, int64_t **owned, size_t *n_owned);
+
 /* ---- Result conversion --------------------------------------------------- */
 
 /* Converts rows of a job-shaped result (columns named as in the queue table;
  * timestamps as epoch seconds) into a job set. */
 int pgq__jobs_from_result(const PGresult *r, pgq_job_set *out);
-/* Decodes a text bytea value ("\x..." hex) into a malloc'd buffer. */
+/* Decodes a text bytea value (hex "\x..." or the escape format) into a
+ * malloc'd buffer. */
 int pgq__bytea_decode(const char *text, unsigned char **out, size_t *len);
 /* Parses a "{...}" int8 array text into ids; *out malloc'd. */
 int pgq__parse_int8_array(const char *text, int64_t **out, size_t *n);

@@ -35,7 +35,7 @@ expect_exit 0 "install" "$PGQ" install
 seq 1 "$N" | "$PGQ" queue ep_a --stdin >/dev/null
 : >"$TMP/ran"
 
-"$PGQ" run --mode drain --log-level info --heartbeat-timeout 20s --max-concurrent-tasks 16 \
+"$PGQ" run --mode drain --log-level info --heartbeat-timeout 20s --threads 16 \
     "$PLUGIN" -- --entrypoints ep_a --record "$TMP/ran" --sleep-ms 2 2>"$TMP/w.err" &
 worker=$!
 wait_sql "SELECT count(*) >= $N / 3 FROM pgqueuer_log WHERE status = 'successful'"

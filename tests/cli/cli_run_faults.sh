@@ -43,7 +43,7 @@ expect_exit 0 "install" "$PGQ" install
 
 # ---- Acceptance 3: SIGKILL of one of two workers -------------------------------------------
 fresh
-ARGS=(--log-level warn --max-concurrent-tasks 8 --heartbeat-timeout 2s
+ARGS=(--log-level warn --threads 8 --heartbeat-timeout 2s
       "$PLUGIN" -- --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 20)
 "$PGQ" run "${ARGS[@]}" 2>"$TMP/victim.err" &
 victim=$!
@@ -67,7 +67,7 @@ check_eq "nothing was held as poison" "$(sql "SELECT count(*) FROM pgqueuer_log 
 # ---- A second SIGTERM: stop at once, commands killed, jobs handed back ---------------------------
 sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
 seq 1 6 | "$PGQ" queue long --stdin >/dev/null
-"$PGQ" run --log-level info --max-concurrent-tasks 4 --exec "long=sleep 9.75" 2>"$TMP/w.err" &
+"$PGQ" run --log-level info --threads 4 --exec "long=sleep 9.75" 2>"$TMP/w.err" &
 w=$!
 wait_sql "SELECT count(*) = 4 FROM pgqueuer WHERE status = 'picked'" 20
 sleep 0.3
@@ -144,7 +144,7 @@ restart_run() { # "what" ARGS...
 EXEC=()
 for ep in ep_a ep_b ep_c; do EXEC+=(--exec "$ep=echo \$PGQ_JOB_ID >>$TMP/ran"); done
 restart_run "--exec" --log-level info "${EXEC[@]}"
-restart_run "plug-in" --log-level info --max-concurrent-tasks 8 "$PLUGIN" -- \
+restart_run "plug-in" --log-level info --threads 8 "$PLUGIN" -- \
     --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 5
 
 done_testing
