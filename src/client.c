@@ -72,6 +72,19 @@ static void trim_newline(char *s)
         s[--n] = '\0';
 }
 
+/* The host setting as given (PQhost names only the last host tried):
+ * "a,b" when a multi-host DSN found no usable server. malloc'd or NULL. */
+static char *host_list(PGconn *conn)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    char *hosts = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "host") == 0 && o->val && strchr(o->val, ','))
+            hosts = strdup(o->val);
+    PQconninfoFree(opts);
+    return hosts;
+}
+
 int pgq_client_open(pgq_client **out, const pgq_config *cfg)
 {
     char err[256];
@@ -84,8 +97,17 @@ int pgq_client_open(pgq_client **out, const pgq_config *cfg)
         return pgq__fail(c, PGQ_EINVAL, "%s", err);
 
     char timeout[16];
-    const char *keys[5], *vals[5];
+    const char *keys[6], *vals[6];
     int k = 0;
+    /* Every queue operation writes, so with several hosts (host=a,b after
+     * a failover) libpq must skip a standby and try the next one, at every
+     * reconnection too. Placed before dbname, the DSN (or the environment)
+     * can still say otherwise, e.g. target_session_attrs=any. */
+    const char *tsa = getenv("PGTARGETSESSIONATTRS");
+    if (!tsa || !*tsa) {
+        keys[k] = "target_session_attrs";
+        vals[k++] = "read-write";
+    }
     keys[k] = "dbname";
     vals[k++] = cfg && cfg->dsn ? cfg->dsn : "";
     keys[k] = "application_name";
@@ -105,10 +127,12 @@ int pgq_client_open(pgq_client **out, const pgq_config *cfg)
         char *msg = strdup(PQerrorMessage(c->conn));
         if (msg)
             trim_newline(msg);
-        const char *host = PQhost(c->conn), *port = PQport(c->conn);
+        char *hosts = host_list(c->conn);
+        const char *host = hosts ? hosts : PQhost(c->conn), *port = PQport(c->conn);
         int rc = pgq__fail(c, PGQ_ECONNECT, "cannot connect to %s port %s: %s",
                            host && *host ? host : "(default socket)",
                            port && *port ? port : "5432", msg ? msg : "");
+        free(hosts);
         free(msg);
         return rc;
     }
@@ -140,6 +164,25 @@ static void dedupe_key_from_detail(const char *detail, char *key, size_t n)
         *end = '\0';
 }
 
+/* Whether the failed statement's connection is gone. A server that shut
+ * down or crashed (a failover) closed it; libpq may report the first
+ * statement sent afterwards with an error it made up itself, without a
+ * SQLSTATE, and notice the closed socket only on its next read: read once
+ * (the socket is non-blocking) so the caller reconnects now instead of
+ * failing once more on the dead connection. The server's own last words
+ * (class 08, or 57P01-57P03: shutdown, crash, not accepting connections)
+ * mean the same. */
+static bool conn_lost(pgq_client *c, const char *state)
+{
+    if (PQstatus(c->conn) == CONNECTION_BAD)
+        return true;
+    if (state && *state)
+        return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+               strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
+    (void)PQconsumeInput(c->conn);
+    return PQstatus(c->conn) == CONNECTION_BAD;
+}
+
 int pgq__check(pgq_client *c, const PGresult *r)
 {
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -150,7 +193,7 @@ int pgq__check(pgq_client *c, const PGresult *r)
     }
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
-    if (!r || PQstatus(c->conn) == CONNECTION_BAD) {
+    if (!r || conn_lost(c, state)) {
         char *msg = strdup(PQerrorMessage(c->conn));
         if (msg)
             trim_newline(msg);
