@@ -5,8 +5,10 @@
 
 #include "internal.h"
 
-/* Index = pgq__stmt. Templates are rendered with the client's names and
- * prepared on first use under the name "pgq_<index>". */
+/* Index = pgq__stmt. Templates are rendered with the client's names on
+ * first use and prepared under the name "pgq_<index>", or, with prepared
+ * statements off (a pooler in transaction mode, see docs/operations.md),
+ * sent unnamed with every call. */
 static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__ENQUEUE] = pgq__sql_enqueue,
     [PGQ__CLAIM] = pgq__sql_claim,
@@ -93,6 +95,7 @@ int pgq_client_open(pgq_client **out, const pgq_config *cfg)
     if (!c)
         return PGQ_ENOMEM;
     c->errmsg = empty;
+    c->no_prepare = cfg && cfg->no_prepare;
     if (pgq__names_init(&c->names, cfg, err, sizeof err) != PGQ_OK)
         return pgq__fail(c, PGQ_EINVAL, "%s", err);
 
@@ -145,6 +148,8 @@ void pgq_client_free(pgq_client *c)
         return;
     if (c->conn)
         PQfinish(c->conn);
+    for (int i = 0; i < PGQ__STMT_COUNT; i++)
+        free(c->sql[i]);
     pgq__clear_error(c);
     free(c);
 }
@@ -205,6 +210,22 @@ int pgq__check(pgq_client *c, const PGresult *r)
     }
     const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    /* Our statement is gone (26000), or another session's is there under
+     * its name (42P05): the server connection changed under this session,
+     * which is what a pooler in transaction mode does between
+     * transactions. */
+    if (state && !c->no_prepare &&
+        (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0)) {
+        int rc = pgq__fail(c, PGQ_ESQL,
+                           "%s: the server connection changed under this session, "
+                           "as with a pooler in transaction mode (PgBouncer "
+                           "pool_mode=transaction): turn prepared statements off "
+                           "(PGQ_PREPARE=off, pgq --no-prepare, or "
+                           "pgq_config.no_prepare)",
+                           primary ? primary : "prepared statement error");
+        snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state);
+        return rc;
+    }
     if (state && strcmp(state, "23505") == 0 && constraint &&
         strstr(constraint, "pgqueuer_unique_dedupe_key")) {
         char key[512];
@@ -227,15 +248,22 @@ int pgq__check(pgq_client *c, const PGresult *r)
     return rc;
 }
 
+/* The statement's SQL for this client, rendered on first use. */
+static const char *stmt_text(pgq_client *c, pgq__stmt s)
+{
+    if (!c->sql[s])
+        c->sql[s] = pgq__render(&c->names, stmt_sql[s]);
+    return c->sql[s];
+}
+
 static int prepare(pgq_client *c, pgq__stmt s)
 {
     char name[16];
-    char *sql = pgq__render(&c->names, stmt_sql[s]);
+    const char *sql = stmt_text(c, s);
     if (!sql)
         return pgq__fail(c, PGQ_ENOMEM, "out of memory");
     snprintf(name, sizeof name, "pgq_%d", (int)s);
     PGresult *r = PQprepare(c->conn, name, sql, 0, NULL);
-    free(sql);
     int rc = pgq__check(c, r);
     PQclear(r);
     if (rc == PGQ_OK)
@@ -243,20 +271,39 @@ static int prepare(pgq_client *c, pgq__stmt s)
     return rc;
 }
 
-int pgq__prepare(pgq_client *c, pgq__stmt s, char *name)
+/* Makes s ready to send: prepared on this connection, or only rendered when
+ * prepared statements are off. */
+int pgq__prepare(pgq_client *c, pgq__stmt s)
 {
-    snprintf(name, 16, "pgq_%d", (int)s);
-    return c->prepared[s] ? PGQ_OK : prepare(c, s);
+    if (!c->no_prepare)
+        return c->prepared[s] ? PGQ_OK : prepare(c, s);
+    return stmt_text(c, s) ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
+}
+
+int pgq__send(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,
+              const int *lengths, const int *formats)
+{
+    if (c->no_prepare)
+        return PQsendQueryParams(c->conn, c->sql[s], nparams, NULL, values, lengths,
+                                 formats, 0);
+    char name[16];
+    snprintf(name, sizeof name, "pgq_%d", (int)s);
+    return PQsendQueryPrepared(c->conn, name, nparams, values, lengths, formats, 0);
 }
 
 PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,
                     const int *lengths, const int *formats, int *rc)
 {
     char name[16];
-    if (!c->prepared[s] && (*rc = prepare(c, s)) != PGQ_OK)
+    if ((*rc = pgq__prepare(c, s)) != PGQ_OK)
         return NULL;
     snprintf(name, sizeof name, "pgq_%d", (int)s);
-    PGresult *r = PQexecPrepared(c->conn, name, nparams, values, lengths, formats, 0);
+    /* Unnamed, the server parses and plans the statement at every call;
+     * nothing of it outlives the call, so any server connection will do. */
+    PGresult *r = c->no_prepare ? PQexecParams(c->conn, c->sql[s], nparams, NULL, values,
+                                               lengths, formats, 0)
+                                : PQexecPrepared(c->conn, name, nparams, values,
+                                                 lengths, formats, 0);
     *rc = pgq__check(c, r);
     if (*rc != PGQ_OK) {
         /* A prepared statement does not survive a new connection or an
