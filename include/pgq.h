@@ -113,11 +113,17 @@ typedef struct pgq_config {
     const char *schema;           /* schema qualifying tables/type/function */
     const char *application_name; /* NULL: "pgq" */
     int connect_timeout;          /* seconds; 0: libpq default */
+    bool no_prepare;              /* send every statement unnamed (no
+                                     PQprepare): for a pooler in transaction
+                                     mode, e.g. PgBouncer; see docs */
 } pgq_config;
 
 /* Fills unset fields of cfg from PGDSN / PGQUEUER_DSN, PGQUEUER_PREFIX,
- * PGQUEUER_SCHEMA, PGQUEUER_APPLICATION_NAME and PGQUEUER_CONNECT_TIMEOUT.
- * The strings point into the environment. */
+ * PGQUEUER_SCHEMA, PGQUEUER_APPLICATION_NAME and PGQUEUER_CONNECT_TIMEOUT,
+ * and sets no_prepare when PGQ_PREPARE is "off". The strings point into
+ * the environment. Unless the DSN or PGTARGETSESSIONATTRS says otherwise,
+ * clients connect with target_session_attrs=read-write: with several
+ * hosts, the first writable one. */
 void pgq_config_from_env(pgq_config *cfg);
 
 /* Checks prefix and schema without connecting. On failure returns PGQ_EINVAL

@@ -105,6 +105,8 @@ struct pgq_client {
     char *errmsg;               /* "" when none */
     char sqlstate[6];
     bool prepared[PGQ__STMT_COUNT];
+    bool no_prepare;             /* send statements unnamed (poolers) */
+    char *sql[PGQ__STMT_COUNT]; /* rendered statements, NULL until used */
 };
 
 /* Records an error on the handle and returns code. */
@@ -128,10 +130,15 @@ PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams,
                     const char *const *values, const int *lengths,
                     const int *formats, int *rc);
 
-/* Prepares s on this connection unless already done, and writes its
- * statement name (at least 16 bytes) for PQsendQueryPrepared, e.g. in
- * pipeline mode where pgq__exec cannot be used. */
-int pgq__prepare(pgq_client *c, pgq__stmt s, char *name);
+/* Makes s ready for pgq__send, e.g. in pipeline mode where pgq__exec
+ * cannot be used: prepares it on this connection unless already done (or,
+ * with prepared statements off, only renders it). */
+int pgq__prepare(pgq_client *c, pgq__stmt s);
+/* Queues s as PQsendQueryPrepared, or PQsendQueryParams with its SQL when
+ * prepared statements are off; returns libpq's 1 (queued) or 0. Only after
+ * pgq__prepare(c, s) succeeded. */
+int pgq__send(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,
+              const int *lengths, const int *formats);
 
 /* Runs a rendered template script statement by statement (autocommit). */
 int pgq__exec_script(pgq_client *c, const char *tmpl);

@@ -147,6 +147,17 @@ static void failed(pgq_worker *w, double now, int rc, pgq_client *c, const char 
         go_down(w, now, msg);
         return;
     }
+    /* A read-only server (SQLSTATE 25006): a standby reached with
+     * target_session_attrs=any, or a primary fenced off after a failover
+     * (default_transaction_read_only). Retrying on this connection would
+     * fail forever: reconnect, so libpq walks the host list again, with
+     * the back-off of other errors since the same server may answer. */
+    if (c && strcmp(pgq_client_sqlstate(c), "25006") == 0) {
+        go_down(w, now, msg);
+        w->error_delay = w->error_delay > 0 ? fmin(w->error_delay * 2, 10) : 0.5;
+        w->reconnect_at = now + w->error_delay;
+        return;
+    }
     if (rc == PGQ_ENOSCHEMA && w->fatal == PGQ_OK) {
         snprintf(w->errmsg, sizeof w->errmsg, "%s: %s", what, msg);
         pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
