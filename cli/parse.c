@@ -16,6 +16,20 @@ static const char *skip_spaces(const char *p)
     return p;
 }
 
+/* Length of the decimal number at p: digits, then optionally '.' and more
+ * digits (0: none). strtod alone would also take an exponent ("1e3"), hex
+ * ("0x10") or "inf", none of which a duration allows. */
+static size_t decimal_len(const char *p)
+{
+    size_t n = 0;
+    while (p[n] >= '0' && p[n] <= '9')
+        n++;
+    if (n && p[n] == '.')
+        for (n++; p[n] >= '0' && p[n] <= '9';)
+            n++;
+    return n;
+}
+
 int cli_parse_duration(const char *s, double *seconds)
 {
     static const struct {
@@ -28,20 +42,22 @@ int cli_parse_duration(const char *s, double *seconds)
         return -1;
     /* A bare number means seconds. */
     char *end;
+    size_t len = decimal_len(s);
     errno = 0;
     double bare = strtod(s, &end);
-    if (*end == '\0' && errno == 0 && s[0] >= '0' && s[0] <= '9') {
+    if (len && s[len] == '\0' && end == s + len && errno == 0) {
         if (!(bare >= 0 && bare < 1e12))
             return -1;
         *seconds = bare;
         return 0;
     }
     while (*p) {
-        if (!(*p >= '0' && *p <= '9'))
+        len = decimal_len(p);
+        if (!len)
             return -1;
         errno = 0;
         double v = strtod(p, &end);
-        if (end == p || errno != 0 || !(v >= 0 && v < 1e12))
+        if (end != p + len || errno != 0 || !(v >= 0 && v < 1e12))
             return -1;
         p = end;
         size_t best = 0;

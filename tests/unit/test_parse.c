@@ -25,7 +25,9 @@ TEST(durations_accepted)
 
 TEST(durations_refused)
 {
-    const char *bad[] = {"", "s", "5x", "-5s", "5s-", "1h 30m", "abc", "5mm", "1e99", "nan", "inf", ".5s"};
+    const char *bad[] = {"", "s", "5x", "-5s", "5s-", "1h 30m", "abc", "5mm", "1e99", "nan", "inf", ".5s",
+                         /* found by tests/fuzz/fuzz_duration */
+                         "0e99", "1e3", "0x10", "0x1p4", "1e3s", "0x5s", "1.e2s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECKF(dur(bad[i]) < 0, "'%s' was accepted", bad[i]);
 }
