@@ -218,23 +218,35 @@ TEST(queue_size_counts)
     pgq_client_free(c);
 }
 
-/* Adds k log rows for entrypoint/status at `ago` seconds before the start
- * of the current second (plus a sub-second offset, same bucket). */
+/* The start of the second the case began in (epoch seconds): every bucket
+ * is counted from it, not from "now", which moves on between two
+ * statements on a busy machine (a bucket computed twice could land in two
+ * different seconds). Each case is its own process, so each has its own. */
+static long long base_second(void)
+{
+    static long long base = -1;
+    if (base < 0)
+        base = tdb_int("SELECT extract(epoch FROM date_trunc('sec', now()))::bigint");
+    return base;
+}
+
+/* Adds k log rows for entrypoint/status at `ago` seconds before the base
+ * second (plus a sub-second offset, same bucket). */
 static void log_rows(int k, const char *ep, const char *status, int ago)
 {
     tdb_exec(
         "INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, created) "
-        "SELECT g, '%s', 1, '%s', date_trunc('sec', now()) - make_interval(secs => %d) "
+        "SELECT g, '%s', 1, '%s', to_timestamp(%lld) - make_interval(secs => %d) "
         "+ g * interval '1 ms' FROM generate_series(1, %d) g",
-        status, ep, ago, k);
+        status, ep, base_second(), ago, k);
 }
 
 static int64_t stat_count(const char *ep, const char *status, int ago)
 {
     return tdb_int("SELECT coalesce(sum(count), 0) FROM pgqueuer_statistics WHERE "
                    "entrypoint = '%s' AND status = '%s' AND created = "
-                   "date_trunc('sec', now()) - make_interval(secs => %d)",
-                   ep, status, ago);
+                   "to_timestamp(%lld) - make_interval(secs => %d)",
+                   ep, status, base_second(), ago);
 }
 
 TEST(log_statistics_rolls_up_and_upserts)
@@ -260,9 +272,8 @@ TEST(log_statistics_rolls_up_and_upserts)
     CHECK_INT(rows[2].count, 4);
     CHECKF(rows[0].created - rows[2].created == 10, "bucket gap %f",
            rows[0].created - rows[2].created);
-    CHECKF((double)time(NULL) - rows[0].created >= 9 &&
-               (double)time(NULL) - rows[0].created <= 13,
-           "bucket at %f", rows[0].created);
+    CHECKF(rows[0].created == (double)(base_second() - 10), "bucket at %f, expected %lld",
+           rows[0].created, base_second() - 10);
     pgq_stat_rows_free(rows, n);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE NOT aggregated"), 0);
     CHECK_INT(stat_count("mail", "successful", 10), 3);
