@@ -171,7 +171,7 @@ TEST(headers_are_json)
  * tests/fuzz/fuzz_headers compared the check with the JSON grammar). */
 TEST(headers_with_big_numbers)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     const char *h = "{\"trace\": 123456789012345678901234567890, \"neg\": -99999999999999999999}";
     pgq_new_job job = {.entrypoint = "big", .headers = h};
     int64_t id;
