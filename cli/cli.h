@@ -100,6 +100,12 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
 int cli_split_assignment(const char *s, char *name, size_t namelen,
                          const char **value);
 
+/* "ENTRYPOINT=COMMAND" of `pgq run --exec`: the name before the first '='
+ * (non-empty, shorter than namelen) into name, *command pointing at the
+ * rest of s (non-empty). Returns 0, or -1 for anything else. */
+int cli_parse_exec_spec(const char *s, char *name, size_t namelen,
+                        const char **command);
+
 /* ---- Option scanning (args.c) -------------------------------------------- */
 
 /* Matches argv[*i] against an option that takes a value, given as

@@ -218,7 +218,7 @@ static int opt_exec(run_args *ra, const char *opt, const char *v)
 {
     char ep[256];
     const char *cmd;
-    if (cli_split_assignment(v, ep, sizeof ep, &cmd) != 0 || !*cmd)
+    if (cli_parse_exec_spec(v, ep, sizeof ep, &cmd) != 0)
         return bad("%s: expected ENTRYPOINT=COMMAND, got '%s'", opt, v);
     for (size_t i = 0; i < ra->n_exec; i++)
         if (strcmp(ra->execs[i].entrypoint, ep) == 0)

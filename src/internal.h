@@ -174,6 +174,9 @@ typedef struct pgq__batch {
     int32_t n;
 } pgq__batch;
 
+/* True if text is valid job headers: a JSON object or null (headers.c). */
+bool pgq__headers_ok(const char *text);
+
 /* Validates job (index names it in the message) and appends it. */
 int pgq__batch_add(pgq_client *c, pgq__batch *b, const pgq_new_job *job,
                    size_t index);
