@@ -187,7 +187,14 @@ int pgq__check(pgq_client *c, const PGresult *r)
 static int prepare(pgq_client *c, pgq__stmt s)
 {
     char name[16];
-    char *sql = pgq__render(&c->names, stmt_sql[s]);
+    char *variant = NULL;
+    if (pgq__shape_marked(stmt_sql[s])) {
+        variant = pgq__shape_filter(stmt_sql[s], pgq__shape(c));
+        if (!variant)
+            return pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    }
+    char *sql = pgq__render(&c->names, variant ? variant : stmt_sql[s]);
+    free(variant);
     if (!sql)
         return pgq__fail(c, PGQ_ENOMEM, "out of memory");
     snprintf(name, sizeof name, "pgq_%d", (int)s);
@@ -218,8 +225,10 @@ PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams, const char *const *
     if (*rc != PGQ_OK) {
         /* A prepared statement does not survive a new connection or an
          * invalidated plan; prepare again on the next call. */
-        if (PQstatus(c->conn) == CONNECTION_BAD)
+        if (PQstatus(c->conn) == CONNECTION_BAD) {
             memset(c->prepared, 0, sizeof c->prepared);
+            c->shape = 0;
+        }
         PQclear(r);
         return NULL;
     }

@@ -105,7 +105,18 @@ struct pgq_client {
     char *errmsg;               /* "" when none */
     char sqlstate[6];
     bool prepared[PGQ__STMT_COUNT];
+    int shape; /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
 };
+
+/* ---- Schema shape (shape.c) ------------------------------------------------ */
+
+enum { PGQ__SHAPE_KNOWN = 1, PGQ__SHAPE_SLOT = 2, PGQ__SHAPE_CANCEL = 4 };
+/* The queue table's shape bits, read on first use per connection. */
+int pgq__shape(pgq_client *c);
+/* Whether a template has shape-marked lines. */
+bool pgq__shape_marked(const char *tmpl);
+/* The template's lines for shape (see shape.c); malloc'd, NULL on oom. */
+char *pgq__shape_filter(const char *tmpl, int shape);
 
 /* Records an error on the handle and returns code. */
 int pgq__fail(pgq_client *c, int code, const char *fmt, ...) PGQ_PRINTF(3, 4);

@@ -35,7 +35,10 @@ WITH deleted AS (
 ),
 held AS (
     UPDATE {Q:pgqueuer} q
-    SET status = 'failed', queue_manager_id = NULL, updated = now()
+    SET status = 'failed', queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
+        priority = q.priority
     WHERE 'failed' = ANY ($3::text[]) AND q.id = ANY ($2::bigint[])
       AND ($3::text[])[array_position($2::bigint[], q.id)] = 'failed'
       AND q.status = (SELECT 'picked'::{Q:pgqueuer_status}) AND q.queue_manager_id IS NOT DISTINCT FROM $1::uuid
@@ -44,6 +47,8 @@ held AS (
 retried AS (
     UPDATE {Q:pgqueuer} q
     SET status = 'queued', queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
         execute_after = now() + make_interval(secs => ($4::float8[])[array_position($2::bigint[], q.id)]),
         attempts = q.attempts + 1
     WHERE 'queued' = ANY ($3::text[]) AND q.id = ANY ($2::bigint[])

@@ -8,6 +8,8 @@
 WITH retried AS (
     UPDATE {Q:pgqueuer} q
     SET status = 'queued', queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
         execute_after = now() + make_interval(secs => $3::float8),
         attempts = q.attempts + 1
     WHERE q.id = $2::bigint AND q.status = 'picked' AND q.queue_manager_id = $1::uuid
