@@ -247,7 +247,56 @@ static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
 int pgq_heartbeat(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
                   size_t n)
 {
-    return for_picked(c, PGQ__HEARTBEAT, queue_manager_id, ids, n);
+    return pgq__heartbeat_cancels(c, queue_manager_id, ids, n, NULL, NULL);
+}
+
+/* Parses a bigint[] in text form ("{1,2}") into a malloc'd array. */
+static int int8_array(const char *text, int64_t **out, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = text; *p; p++)
+        cap += *p == ',';
+    *out = malloc(cap * sizeof **out);
+    *n = 0;
+    if (!*out)
+        return PGQ_ENOMEM;
+    for (const char *p = text; *p;) {
+        char *end;
+        if ((*p >= '0' && *p <= '9') || *p == '-') {
+            (*out)[(*n)++] = strtoll(p, &end, 10);
+            p = end;
+        } else {
+            p++;
+        }
+    }
+    return PGQ_OK;
+}
+
+int pgq__heartbeat_cancels(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                           size_t n, int64_t **cancel_ids, size_t *n_cancel)
+{
+    pgq__buf arr = {0};
+    int rc;
+    if (cancel_ids)
+        *cancel_ids = NULL, *n_cancel = 0;
+    pgq__clear_error(c);
+    if (!queue_manager_id || (n && !ids))
+        return pgq__fail(c, PGQ_EINVAL, "a queue_manager_id and ids are required");
+    if (n == 0)
+        return PGQ_OK;
+    pgq__buf_int8_array(&arr, ids, n);
+    if (arr.oom) {
+        pgq__buf_free(&arr);
+        return pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    }
+    const char *values[2] = {queue_manager_id, arr.data};
+    PGresult *r = pgq__exec(c, PGQ__HEARTBEAT, 2, values, NULL, NULL, &rc);
+    if (rc == PGQ_OK && cancel_ids && PQntuples(r) == 1 && PQnfields(r) >= 2 &&
+        !PQgetisnull(r, 0, 1) && int8_array(PQgetvalue(r, 0, 1), cancel_ids, n_cancel) != PGQ_OK)
+        rc = pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    PQclear(r);
+    pgq__buf_free(&arr);
+    return rc;
 }
 
 int pgq_release(pgq_client *c, const char *queue_manager_id, const int64_t *ids, size_t n)

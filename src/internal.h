@@ -108,6 +108,11 @@ struct pgq_client {
     int shape; /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
 };
 
+/* pgq_heartbeat that also returns (malloc'd) the ids among ids whose cancel
+ * was requested in their row (PgQueuer 2.3's cancel_requested). */
+int pgq__heartbeat_cancels(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                           size_t n, int64_t **cancel_ids, size_t *n_cancel);
+
 /* ---- Schema shape (shape.c) ------------------------------------------------ */
 
 enum { PGQ__SHAPE_KNOWN = 1, PGQ__SHAPE_SLOT = 2, PGQ__SHAPE_CANCEL = 4 };

@@ -355,12 +355,23 @@ static int heartbeat(pgq_worker *w, double now)
         return PGQ_OK; /* try again next turn */
     for (size_t i = 0; i < w->n_held; i++)
         ids[i] = w->held[i]->job.id;
-    int rc = pgq_heartbeat(w->db, w->core->id, ids, w->n_held);
+    pgq__wake asked = {0};
+    int rc = pgq__heartbeat_cancels(w->db, w->core->id, ids, w->n_held, &asked.cancel_ids,
+                                    &asked.n_cancel);
     free(ids);
     if (rc != PGQ_OK) {
         failed(w, now, rc, w->db, "sending heartbeats");
         return rc;
     }
+    /* A cancel kept in the row (cancel_requested) whose event was missed. */
+    for (size_t k = 0; k < asked.n_cancel; k++)
+        for (size_t i = 0; i < w->n_held; i++)
+            if (w->held[i]->job.id == asked.cancel_ids[k] && !atomic_load(&w->held[i]->cancelled)) {
+                atomic_store(&w->held[i]->cancelled, true);
+                pgq__wlog(w->core, PGQ_LOG_INFO, asked.cancel_ids[k],
+                          w->held[i]->job.entrypoint, "cancellation requested in its row");
+            }
+    free(asked.cancel_ids);
     w->hb_at = now + w->hb_interval;
     return PGQ_OK;
 }
