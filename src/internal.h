@@ -96,6 +96,7 @@ typedef enum pgq__stmt {
     PGQ__BULK,
     PGQ__CLAIM_LOCK,
     PGQ__COMPLETE_OK,
+    PGQ__STATS_FOLD,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
@@ -112,6 +113,10 @@ struct pgq_client {
  * was requested in their row (PgQueuer 2.3's cancel_requested). */
 int pgq__heartbeat_cancels(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
                            size_t n, int64_t **cancel_ids, size_t *n_cancel);
+
+/* Folds the log into the statistics under PgQueuer's advisory lock
+ * (stats_fold.sql); *folded may be NULL. */
+int pgq__stats_fold(pgq_client *c, long long *folded);
 
 /* ---- Schema shape (shape.c) ------------------------------------------------ */
 
