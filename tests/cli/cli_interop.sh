@@ -4,8 +4,9 @@
 # holds; pgq enqueues and PgQueuer runs and holds; each lists and re-queues
 # the other's held jobs with the stored error readable; a concurrency limit
 # seen from both sides; cancellation across both; no job lost or completed
-# twice. PgQueuer comes from ../shared/thirdparty beside the repository
-# (tests/interop/pgqueuer_tool.py drives it); without it the file skips.
+# twice. PgQueuer comes from shared/thirdparty next to the repository's
+# folder (tests/interop/pgqueuer_tool.py drives it); without it the file
+# skips, saying why.
 . "$(dirname "$0")/../lib.sh"
 # PGQ_THIRDPARTY points elsewhere, e.g. from a checkout that is not beside shared/.
 THIRD="${PGQ_THIRDPARTY:-$PGQ_ROOT/../shared/thirdparty}"
