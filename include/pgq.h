@@ -178,6 +178,7 @@ typedef enum pgq_sql_kind {
 typedef struct pgq_sql_opts {
     pgq_durability durability; /* install and durability */
     bool no_create_schema;     /* install: do not CREATE SCHEMA IF NOT EXISTS */
+    bool no_widen_id;          /* upgrade: leave int4 ids as they are */
 } pgq_sql_opts;
 
 /* Renders the SQL script for kind without connecting: semicolon-terminated
@@ -191,6 +192,14 @@ PGQ_NODISCARD int pgq_install(pgq_client *c, const pgq_sql_opts *opts);
 PGQ_NODISCARD int pgq_uninstall(pgq_client *c);
 /* Statement by statement in autocommit; safe to run repeatedly. */
 PGQ_NODISCARD int pgq_upgrade(pgq_client *c);
+/* Called with each statement an upgrade applied (or, planning, would apply). */
+typedef void (*pgq_upgrade_fn)(void *ud, const char *statement);
+/* pgq_upgrade with options (durability of tables it creates, widening), under
+ * an advisory lock so two upgrades never interleave. *applied counts the
+ * statements that changed something. With plan_only the statements run in a
+ * transaction that is rolled back: fn sees what an upgrade would apply. */
+PGQ_NODISCARD int pgq_upgrade_run(pgq_client *c, const pgq_sql_opts *opts, bool plan_only,
+                                  pgq_upgrade_fn fn, void *ud, int *applied);
 PGQ_NODISCARD int pgq_set_durability(pgq_client *c, pgq_durability d);
 PGQ_NODISCARD int pgq_autovac(pgq_client *c, bool rollback);
 
@@ -200,6 +209,14 @@ typedef void (*pgq_verify_fn)(void *ud, const char *problem);
  * divergences reported (0: as expected). */
 PGQ_NODISCARD int pgq_verify(pgq_client *c, bool expect_present,
                              pgq_verify_fn fn, void *ud, int *problems);
+/* Which PgQueuer release's shape the database has. */
+typedef struct pgq_schema_shape {
+    char name[16]; /* "1.3", "1.4-1.6" or "2.x"; "" when nothing is installed */
+    bool newest;   /* every object as pgq install creates it (PgQueuer 2.3) */
+} pgq_schema_shape;
+/* pgq_verify, judging divergences against the nearest known shape. */
+PGQ_NODISCARD int pgq_verify_shape(pgq_client *c, bool expect_present, pgq_verify_fn fn,
+                                   void *ud, int *problems, pgq_schema_shape *shape);
 
 /* ---- Jobs --------------------------------------------------------------- */
 

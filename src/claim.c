@@ -209,13 +209,27 @@ static PGresult *locked_claim(pgq_client *c, const claim_params *p,
     if (own_tx && PQtransactionStatus(c->conn) == PQTRANS_INERROR)
         PQclear(PQexec(c->conn, "ROLLBACK"));
     if (*rc != PGQ_OK && PQstatus(c->conn) == CONNECTION_BAD)
-        memset(c->prepared, 0, sizeof c->prepared);
+        pgq__forget_session(c);
     PGresult *claim = *rc == PGQ_OK ? res[claim_at] : NULL;
     for (int i = 0; i < nq; i++)
         if (res[i] != claim)
             PQclear(res[i]);
     return claim;
 }
+
+/* True when the claim failed only because it lost a race it can retry: a
+ * capacity slot another worker (PgQueuer's, which does not take
+ * claim_lock) took since our snapshot, or a deadlock with one. */
+static bool lost_race(pgq_client *c)
+{
+    return strcmp(c->sqlstate, "40P01") == 0 ||
+           (strcmp(c->sqlstate, "23505") == 0 && strstr(c->errmsg, "pgqueuer_picked_slot_idx"));
+}
+
+/* Attempts at a claim that keeps losing slot races before it is returned
+ * empty (the caller's loop claims again promptly; the other entrypoints of
+ * the claim are not held back longer than these few round trips). */
+enum { RACE_ATTEMPTS = 3 };
 
 int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n_eps,
               const pgq_claim_opts *opts, pgq_job_set *out)
@@ -235,8 +249,19 @@ int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n_eps,
                                         p.timers.data, p.limits.data,
                                         p.rates.data,  opts->queue_manager_id,
                                         p.takeovers};
-    r = p.any_locks ? locked_claim(c, &p, values, &rc)
-                    : pgq__exec(c, PGQ__CLAIM, CLAIM_PARAMS, values, NULL, NULL, &rc);
+    bool retryable = PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+    for (int attempt = 1;; attempt++) {
+        r = p.any_locks ? locked_claim(c, &p, values, &rc)
+                        : pgq__exec(c, PGQ__CLAIM, CLAIM_PARAMS, values, NULL, NULL, &rc);
+        if (rc == PGQ_OK || !retryable || !lost_race(c))
+            break;
+        if (attempt == RACE_ATTEMPTS) {
+            /* An empty claim, not an error: the race is someone's progress. */
+            pgq__clear_error(c);
+            rc = PGQ_OK;
+            goto out;
+        }
+    }
     if (r && (rc = pgq__jobs_from_result(r, out)) != PGQ_OK)
         pgq__fail(c, rc, "claim: cannot read the claimed jobs: %s", pgq_strerror(rc));
 out:

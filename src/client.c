@@ -32,6 +32,7 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__BULK] = pgq__sql_bulk,
     [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
     [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
+    [PGQ__STATS_FOLD] = pgq__sql_stats_fold,
 };
 
 static char empty[] = "";
@@ -249,12 +250,32 @@ int pgq__check(pgq_client *c, const PGresult *r)
     return rc;
 }
 
-/* The statement's SQL for this client, rendered on first use. */
+/* The statement's SQL for this client, rendered on first use: names
+ * filled in, and the lines for this database's shape kept (shape.c). */
 static const char *stmt_text(pgq_client *c, pgq__stmt s)
 {
-    if (!c->sql[s])
-        c->sql[s] = pgq__render(&c->names, stmt_sql[s]);
+    if (c->sql[s])
+        return c->sql[s];
+    char *variant = NULL;
+    if (pgq__shape_marked(stmt_sql[s])) {
+        variant = pgq__shape_filter(stmt_sql[s], pgq__shape(c));
+        if (!variant)
+            return NULL;
+    }
+    c->sql[s] = pgq__render(&c->names, variant ? variant : stmt_sql[s]);
+    free(variant);
     return c->sql[s];
+}
+
+void pgq__forget_session(pgq_client *c)
+{
+    memset(c->prepared, 0, sizeof c->prepared);
+    c->shape = 0;
+    /* The SQL depends on the shape, which a new connection reads again. */
+    for (int i = 0; i < PGQ__STMT_COUNT; i++) {
+        free(c->sql[i]);
+        c->sql[i] = NULL;
+    }
 }
 
 static int prepare(pgq_client *c, pgq__stmt s)
@@ -310,7 +331,7 @@ PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams, const char *const *
         /* A prepared statement does not survive a new connection or an
          * invalidated plan; prepare again on the next call. */
         if (PQstatus(c->conn) == CONNECTION_BAD)
-            memset(c->prepared, 0, sizeof c->prepared);
+            pgq__forget_session(c);
         PQclear(r);
         return NULL;
     }

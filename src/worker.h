@@ -254,6 +254,8 @@ struct pgq_worker {
     double deadline; /* of the current stop phase */
     int fatal;       /* error ending the run, or PGQ_OK */
     uint64_t n_ok, n_failed, n_retried;
+    double fold_at;       /* next statistics fold (about every 30 s) */
+    uint64_t folded_upto; /* n_ok + n_failed + n_retried at the last fold */
 };
 
 /* Opens both connections (w->db, w->lsn); on failure w->errmsg says why. */

@@ -166,7 +166,7 @@ check_eq "three runs, then the final failure" "$(history "$id")" \
 check_eq "retry delays double" \
     "$(sql "SELECT string_agg(traceback->'additional_context'->>'retry_delay', ',' ORDER BY id)
             FROM pgqueuer_log WHERE job_id = $id AND status = 'queued' AND traceback IS NOT NULL")" \
-    "0.1,0.2"
+    "0:00:00.100000,0:00:00.200000"
 
 # ---- The example plug-in, alone and mixed with --exec ----------------------------------------
 sql "TRUNCATE pgqueuer_log" >/dev/null
