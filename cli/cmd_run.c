@@ -486,8 +486,9 @@ static int load_plugin(pgq_worker *w, run_args *ra)
     int rc = setup(w, ra->plugin_argc + 1, pargv);
     free(pargv);
     if (rc != 0) {
-        cli_error("run: plug-in %s: %s() returned %d", ra->plugin,
-                  PGQ_PLUGIN_SETUP_SYMBOL, rc);
+        const char *why = pgq_worker_errmsg(w);
+        cli_error("run: plug-in %s: %s() returned %d%s%s", ra->plugin,
+                  PGQ_PLUGIN_SETUP_SYMBOL, rc, *why ? ": " : "", why);
         return EXIT_FAILED;
     }
     return EXIT_OK; /* the handle stays open for the life of the process */

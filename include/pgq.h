@@ -46,7 +46,7 @@ enum {
     PGQ_ESQL = -4,        /* the server reported an error (see SQLSTATE) */
     PGQ_EDEDUPE = -5,     /* a dedupe key is already held by an active job */
     PGQ_ENOSCHEMA = -6,   /* the pgq/PgQueuer tables are not installed */
-    PGQ_EEXISTS = -7,     /* already installed */
+    PGQ_EEXISTS = -7,     /* already installed, or already registered */
     PGQ_EIO = -8,         /* a local I/O or system call failed */
     PGQ_ENOTFOUND = -9,   /* no such job or object */
     PGQ_ESTATE = -10,     /* the object is not in a state allowing this */
@@ -562,6 +562,8 @@ typedef struct pgq_worker_opts {
 
 PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,
                                  const pgq_worker_opts *opts);
+/* PGQ_EEXISTS when the entrypoint is already registered, PGQ_EINVAL for a
+ * bad name or option; pgq_worker_errmsg() then names the entrypoint. */
 PGQ_NODISCARD int pgq_worker_register(pgq_worker *w, const char *entrypoint,
                                       pgq_handler handler,
                                       const pgq_entrypoint_opts *opts);

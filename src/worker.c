@@ -3,6 +3,7 @@
  * the handler threads in worker_pool.c. */
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,18 +142,37 @@ static pgq__wep *lookup(pgq_worker *w, const char *name)
     return NULL;
 }
 
+/* Keeps a registration error, naming the entrypoint, for pgq_worker_errmsg. */
+static int reg_fail(pgq_worker *w, int rc, const char *fmt, ...) PGQ_PRINTF(3, 4);
+static int reg_fail(pgq_worker *w, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->errmsg, sizeof w->errmsg, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 int pgq_worker_register(pgq_worker *w, const char *entrypoint, pgq_handler handler,
                         const pgq_entrypoint_opts *opts)
 {
     pgq_entrypoint_opts o = {0};
     if (opts)
         o = *opts;
-    if (!w || !entrypoint || !*entrypoint || !handler || bad_ep_opts(&o))
+    if (!w)
         return PGQ_EINVAL;
+    if (!entrypoint || !*entrypoint || !handler)
+        return reg_fail(w, PGQ_EINVAL, "an entrypoint needs a non-empty name and a "
+                                       "handler");
+    if (bad_ep_opts(&o))
+        return reg_fail(w, PGQ_EINVAL, "entrypoint '%s': an option is out of range",
+                        entrypoint);
     if (w->ran)
-        return PGQ_ESTATE;
+        return reg_fail(w, PGQ_ESTATE, "entrypoint '%s': the worker already ran",
+                        entrypoint);
     if (lookup(w, entrypoint))
-        return PGQ_EEXISTS;
+        return reg_fail(w, PGQ_EEXISTS, "entrypoint '%s' is already registered",
+                        entrypoint);
     pgq__wcore *core = w->core;
     pgq__wep *eps = realloc(core->eps, (core->n_eps + 1) * sizeof *eps);
     if (!eps)
