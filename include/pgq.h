@@ -231,6 +231,11 @@ typedef struct pgq_new_job {
 typedef enum pgq_on_conflict {
     PGQ_CONFLICT_RAISE = 0, /* the whole batch fails with PGQ_EDEDUPE */
     PGQ_CONFLICT_SKIP,      /* conflicting positions get id 0 */
+    PGQ_CONFLICT_UPDATE_PRIORITY, /* PgQueuer's update_priority: the active
+                                     job holding the key gets the greater of
+                                     the two priorities, and its id is
+                                     returned for the position (nothing is
+                                     inserted or logged for it) */
 } pgq_on_conflict;
 
 /* Enqueues n jobs in one statement, writing `queued` log rows. ids (n

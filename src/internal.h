@@ -96,6 +96,7 @@ typedef enum pgq__stmt {
     PGQ__BULK,
     PGQ__CLAIM_LOCK,
     PGQ__COMPLETE_OK,
+    PGQ__ENQUEUE_UPDATE_PRIORITY,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
