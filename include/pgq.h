@@ -586,6 +586,10 @@ typedef struct pgq_worker_opts {
     pgq_log_fn log;             /* NULL: silent */
     void *log_ud;
     pgq_log_level log_level;
+    bool shutdown_on_listener_failure; /* PgQueuer's option: when the LISTEN
+                                          connection fails, stop gracefully
+                                          and return PGQ_ECONNECT instead of
+                                          reconnecting */
 } pgq_worker_opts;
 
 PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,

@@ -258,7 +258,7 @@ int pgq_worker_run(pgq_worker *w)
     if (rc == PGQ_OK) {
         log_start(w);
         pgq__wloop(w);
-        rc = w->fatal;
+        rc = w->fatal != PGQ_OK ? w->fatal : w->stop_rc;
     } else {
         run_fail(w, rc, "cannot start the handler threads");
     }
