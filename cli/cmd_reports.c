@@ -101,8 +101,10 @@ static const char log_help[] =
     "  --job-id ID        only the rows of job ID (its whole history)\n"
     "  --entrypoint E     only entrypoint E\n"
     "  --status S         only rows of status S\n"
-    "  --since D          only rows of the last D (e.g. 1h; up to 366d); bounds\n"
-    "                     the search for a rare entrypoint or status\n"
+    "  --since D          only rows of the last D (1s to 366d). With\n"
+    "                     --entrypoint or --status and no --job-id the search\n"
+    "                     covers the last 24h unless --since says otherwise,\n"
+    "                     so a rare value never walks the whole log\n"
     "  -n, --limit N      rows per page (1 to 1000000; default 25)\n"
     "  --before-id ID     the page of rows older than log id ID\n"
     "  --after-id ID      the page of rows just newer than log id ID\n" COMMON_OPTS;
@@ -247,6 +249,10 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
         return bad;
     if (o->before && o->after)
         return usage(cmd, "give --before-id or --after-id, not both");
+    /* log: a filter the log has no index for walks the id index until it
+     * finds a page; bound that walk to a day unless told otherwise. */
+    if ((rc->opts & O_SINCE) && !o->since && !o->job && (o->entrypoint || o->status))
+        p->window_s = 86400;
     if (rc->opts & O_WINDOW) {
         double window = o->window ? p->window_s : 3600, bucket = o->bucket ? p->bucket_s : 60;
         if (window / bucket > 10000)
@@ -257,9 +263,13 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
 }
 
 /* For a full page of jobs or log rows, the option that shows the next. */
-static void next_page_hint(const report_cmd *rc, const pgq_report *r, int limit)
+static void next_page_hint(const report_cmd *rc, const raw_opts *o, const pgq_report *r,
+                           int limit)
 {
     size_t n = pgq_report_rows(r);
+    if ((rc->opts & O_SINCE) && !o->since && !o->job && (o->entrypoint || o->status) &&
+        (int)n < (limit ? limit : 25))
+        printf("(searched the last 24h; --since 7d searches further back)\n");
     if (!(rc->opts & O_PAGE) || n == 0 || (int)n < (limit ? limit : 25))
         return;
     printf("next page: pgq %s --before-id %s ...\n", rc->name, pgq_report_value(r, n - 1, 0));
@@ -288,7 +298,7 @@ static int run_report(const report_cmd *rc, int argc, char **argv, cli_globals *
         code = cli_report_json(stdout, r) == 0 ? EXIT_OK : EXIT_FAILED;
     } else {
         cli_report_table(stdout, r, fmt);
-        next_page_hint(rc, r, p.limit);
+        next_page_hint(rc, &o, r, p.limit);
     }
     pgq_report_free(r);
     pgq_client_free(c);
