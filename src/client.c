@@ -33,6 +33,7 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
     [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
     [PGQ__STATS_FOLD] = pgq__sql_stats_fold,
+    [PGQ__ENQUEUE_UPDATE_PRIORITY] = pgq__sql_enqueue_update_priority,
 };
 
 static char empty[] = "";

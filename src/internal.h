@@ -97,6 +97,7 @@ typedef enum pgq__stmt {
     PGQ__CLAIM_LOCK,
     PGQ__COMPLETE_OK,
     PGQ__STATS_FOLD,
+    PGQ__ENQUEUE_UPDATE_PRIORITY,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
