@@ -51,6 +51,7 @@ int cmd_requeue_failed(int argc, char **argv, cli_globals *g);
 int cmd_requeue(int argc, char **argv, cli_globals *g);
 int cmd_mark_failed(int argc, char **argv, cli_globals *g);
 int cmd_run(int argc, char **argv, cli_globals *g);
+int cmd_schedules(int argc, char **argv, cli_globals *g);
 
 /* ---- Shared helpers (common.c) ------------------------------------------- */
 

@@ -30,6 +30,12 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__BULK] = pgq__sql_bulk,
     [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
     [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
+    [PGQ__SCHED_REGISTER] = pgq__sql_schedule_register,
+    [PGQ__SCHED_CLAIM] = pgq__sql_schedule_claim,
+    [PGQ__SCHED_HEARTBEAT] = pgq__sql_schedule_heartbeat,
+    [PGQ__SCHED_DONE] = pgq__sql_schedule_done,
+    [PGQ__SCHED_LIST] = pgq__sql_schedule_list,
+    [PGQ__SCHED_REMOVE] = pgq__sql_schedule_remove,
 };
 
 static char empty[] = "";

@@ -236,6 +236,7 @@ struct pgq_worker {
     double deadline; /* of the current stop phase */
     int fatal;       /* error ending the run, or PGQ_OK */
     uint64_t n_ok, n_failed, n_retried;
+    struct pgq__sched *sched; /* cron schedules (src/scheduler/), or NULL */
 };
 
 /* Opens both connections (w->db, w->lsn); on failure w->errmsg says why. */
