@@ -120,7 +120,7 @@ static int print_next(const sched_args *a)
         t = next;
     }
     pgq_cron_free(c);
-    return code;
+    return EXIT_OK;
 }
 
 static void json_time(const char *key, double t, bool null_if_zero)
