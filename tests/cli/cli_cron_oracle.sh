@@ -5,7 +5,7 @@
 # cases (Feb 29, month and year ends, never-firing dates) must be accepted
 # or refused alike, normalise to the text PgQueuer stores, and give the
 # same next 1,000 fire times. PGQ_CRON_ORACLE_COUNT sets how many
-# generated expressions (default 600, about a minute of croniter on one
+# generated expressions (default 300, about 20 s of croniter on one
 # core; the figures for 3,000 are in docs/scheduler.md).
 . "$(dirname "$0")/../lib.sh"
 set -e
@@ -21,7 +21,7 @@ if [ -z "$PY" ]; then
     done_testing
     exit 0
 fi
-run "$PY" "$(dirname "$0")/cron_oracle.py" "$HELPER" "${PGQ_CRON_ORACLE_COUNT:-600}"
+run "$PY" "$(dirname "$0")/cron_oracle.py" "$HELPER" "${PGQ_CRON_ORACLE_COUNT:-300}"
 printf '%s\n' "$OUT" | sed 's/^/# /'
 check_eq "croniter agrees with pgq on every expression (exit 0)" "$RC" 0
 check_match "the summary reports no mismatch" "$OUT" ", 0 mismatches$"
