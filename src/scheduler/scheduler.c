@@ -502,7 +502,7 @@ static double next_wake(const pgq__sched *s)
 static void turn(pgq__sched *s)
 {
     double now = real_now();
-    if (!s->db && now < s->retry_at) {
+    if (now < s->retry_at) { /* backing off after an error */
         sleep_until(s, s->retry_at);
         return;
     }

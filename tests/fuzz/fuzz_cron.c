@@ -1,5 +1,5 @@
 /*
- * fuzz_cron.c: cron expressions (src/scheduler/cron.c), as taken by
+ * fuzz_cron.c: cron expressions (src/scheduler/cron_parse.c, cron.c), as taken by
  * pgq run --schedule, pgq schedules --next and pgq_worker_schedule.
  *
  * The input is an expression, then optionally a newline and a start time

@@ -1,4 +1,4 @@
-/* test_cron.c: cron expressions (src/scheduler/cron.c) on edge cases whose
+/* test_cron.c: cron expressions (src/scheduler/cron*.c) on edge cases whose
  * fire times were taken from croniter 1.3.5, the library PgQueuer computes
  * next_run with: leap days, month ends, L and #N, the day-of-month /
  * day-of-week "or", six fields with seconds last, 0 and 7, aliases; the
