@@ -98,6 +98,12 @@ typedef enum pgq__stmt {
     PGQ__COMPLETE_OK,
     PGQ__STATS_FOLD,
     PGQ__ENQUEUE_UPDATE_PRIORITY,
+    PGQ__SCHED_REGISTER,
+    PGQ__SCHED_CLAIM,
+    PGQ__SCHED_HEARTBEAT,
+    PGQ__SCHED_DONE,
+    PGQ__SCHED_LIST,
+    PGQ__SCHED_REMOVE,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
