@@ -26,6 +26,7 @@ static const cli_command commands[] = {
     {"requeue", cmd_requeue, "alias of requeue-failed (PgQueuer 1.x): ID..."},
     {"mark-failed", cmd_mark_failed, "hold jobs as failed: --job-ids LIST"},
     {"run", cmd_run, "run a worker: PLUGIN.so | --exec EP=COMMAND"},
+    {"wait", cmd_wait, "wait until jobs finish: ID... [--timeout D]"},
     {"local", cmd_local, "private PostgreSQL: start|stop|status|env"},
 };
 

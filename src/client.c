@@ -30,6 +30,8 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__BULK] = pgq__sql_bulk,
     [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
     [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
+    [PGQ__OVERVIEW] = pgq__sql_overview,
+    [PGQ__LOG_TOTALS] = pgq__sql_log_totals,
 };
 
 static char empty[] = "";

@@ -96,6 +96,8 @@ typedef enum pgq__stmt {
     PGQ__BULK,
     PGQ__CLAIM_LOCK,
     PGQ__COMPLETE_OK,
+    PGQ__OVERVIEW,
+    PGQ__LOG_TOTALS,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
