@@ -463,6 +463,95 @@ typedef struct pgq_wait_opts {
 PGQ_NODISCARD int pgq_jobs_wait(pgq_client *c, const int64_t *ids, size_t n,
                                 const pgq_wait_opts *opts, pgq_id_outcome **out,
                                 size_t *n_out);
+/* ---- Reports (read-only views for operators) -----------------------------
+ *
+ * One generic result for every operator view, so that the CLI (`pgq stale`,
+ * `pgq jobs`, ...) and the web console show the same rows: a table of named
+ * columns whose cells are text (NULL for SQL NULL), each column typed so a
+ * printer knows what is a number, a time or embedded JSON. Kinds and their
+ * columns (PgQueuer's field names where PgQueuer has the view):
+ *
+ *   stale      picked jobs whose heartbeat is older than threshold_s:
+ *              id, priority, queue_manager_id, created, updated, heartbeat,
+ *              execute_after, status, entrypoint, seconds_since_heartbeat
+ *   workers    queue_manager_id, active_jobs, oldest_heartbeat,
+ *              newest_heartbeat, entrypoints (a JSON array)
+ *   backlog    entrypoint, queued_count, oldest_created, oldest_age_seconds,
+ *              avg_age_seconds
+ *   size       count, entrypoint, priority, status (the queue table)
+ *   throughput bucket_start, bucket_seconds, entrypoint, status, count,
+ *              per_second (log rows of the last window_s, newest bucket first)
+ *   log        id, created, job_id, status, priority, entrypoint, traceback
+ *              (JSON), aggregated (the log table, newest first)
+ *   jobs       id, priority, queue_manager_id, created, updated, heartbeat,
+ *              execute_after, status, entrypoint, dedupe_key, attempts,
+ *              payload_bytes, headers (JSON) (the queue table, newest first)
+ *   tables     table_name, persistence, estimated_rows, total_bytes,
+ *              table_bytes, index_bytes, total_size
+ *   schedules  id, expression, entrypoint, heartbeat, created, updated,
+ *              next_run, last_run, status
+ *
+ * Every report is one statement that reads through an index or the catalog
+ * (docs/reports.md gives the cost of each on a 1,000,000-row queue and log).
+ */
+typedef struct pgq_report pgq_report;
+
+typedef enum pgq_report_type {
+    PGQ_REPORT_TEXT = 0, /* plain text (may hold any character) */
+    PGQ_REPORT_INT,      /* a decimal integer */
+    PGQ_REPORT_NUMBER,   /* a decimal number, e.g. seconds or a rate */
+    PGQ_REPORT_TIME,     /* ISO-8601 UTC, "2026-12-07T06:44:51.123456Z" */
+    PGQ_REPORT_JSON,     /* JSON text (an array or object) */
+    PGQ_REPORT_BOOL,     /* "true" or "false" */
+} pgq_report_type;
+
+/* What to report; each kind reads only the fields it uses. Start from
+ * pgq_report_params_init() (or pass NULL for every default). */
+typedef struct pgq_report_params {
+    int limit;              /* most rows, 0..1000000; 0: the kind's default
+                               (jobs and log 25, the others every row) */
+    double threshold_s;     /* stale: heartbeat older than this (default 300) */
+    int64_t after_id;       /* jobs, log: the page just above this id (newer) */
+    int64_t before_id;      /* jobs, log: the page below this id (older);
+                               0: none for either */
+    const char *entrypoint; /* every kind but tables; NULL: all */
+    const char *status;     /* jobs, log, size, throughput: a job status
+                               name such as "failed"; NULL: all */
+    int64_t job_id;         /* log: only this job's rows; 0: all */
+    double window_s;        /* throughput: seconds back (0: 3600); log: only
+                               rows this recent (0: no bound) */
+    double bucket_s;        /* throughput: bucket width in seconds (0: 60) */
+} pgq_report_params;
+
+/* Sets the defaults: limit 0, threshold_s 300, everything else 0/NULL. */
+void pgq_report_params_init(pgq_report_params *p);
+
+/* The kinds this build knows, by index; NULL past the last one. Static. */
+const char *pgq_report_kind(size_t i);
+
+/* Runs one report. *out is set only on PGQ_OK; free it with
+ * pgq_report_free(). PGQ_EINVAL (an unknown kind or a parameter out of
+ * range, nothing sent to the server) leaves a message naming the field on
+ * the handle. Column names and types are there even when there is no row. */
+PGQ_NODISCARD int pgq_report_fetch(pgq_client *c, const char *kind,
+                                   const pgq_report_params *p, pgq_report **out);
+void pgq_report_free(pgq_report *r);
+
+size_t pgq_report_rows(const pgq_report *r);
+size_t pgq_report_cols(const pgq_report *r);
+/* Column name (static to the report); NULL when col is out of range. */
+const char *pgq_report_colname(const pgq_report *r, size_t col);
+pgq_report_type pgq_report_coltype(const pgq_report *r, size_t col);
+/* True for PGQ_REPORT_INT and PGQ_REPORT_NUMBER columns. */
+int pgq_report_is_numeric(const pgq_report *r, size_t col);
+/* A cell's text, owned by the report; NULL for SQL NULL or out of range. */
+const char *pgq_report_value(const pgq_report *r, size_t row, size_t col);
+
+/* The report as a JSON array of objects, one per row, keys in column order:
+ * numbers as JSON numbers, JSON columns embedded, booleans as true/false,
+ * NULL as null, text escaped; "[]" when there is no row. *out is malloc'd;
+ * free() it. */
+PGQ_NODISCARD int pgq_report_json(const pgq_report *r, char **out);
 
 /* ---- Worker (SPEC section 5) -------------------------------------------- */
 
