@@ -35,6 +35,7 @@ static const cli_command commands[] = {
     {"tables", cmd_tables, "tables: persistence, estimated rows, size"},
     {"run", cmd_run, "run a worker: PLUGIN.so | --exec EP=COMMAND"},
     {"wait", cmd_wait, "wait until jobs finish: ID... [--timeout D]"},
+    {"web", cmd_web, "operator console, /metrics, /healthz over HTTP"},
     {"local", cmd_local, "private PostgreSQL: start|stop|status|env"},
 };
 
