@@ -27,7 +27,25 @@
 extern "C" {
 #endif
 
+/* The one definition of pgq's version: meson.build, the pkg-config file and
+ * the shared library's soname read it from here. PGQ_VERSION_NUM compares as
+ * an integer (major * 10000 + minor * 100 + patch). */
+#define PGQ_VERSION_MAJOR 0
+#define PGQ_VERSION_MINOR 1
+#define PGQ_VERSION_PATCH 0
 #define PGQ_VERSION "0.1.0"
+#define PGQ_VERSION_NUM                                                                  \
+    (PGQ_VERSION_MAJOR * 10000 + PGQ_VERSION_MINOR * 100 + PGQ_VERSION_PATCH)
+
+/*
+ * ABI: the shared library's soname is libpgq.so.<major>; only the functions
+ * declared here are exported. Option structs (pgq_claim_opts,
+ * pgq_entrypoint_opts, pgq_worker_opts, ...) give every field a meaning at
+ * zero ("0: default"), and a minor release may append fields at their end:
+ * always zero-initialise them ({0}) before setting fields, so a field added
+ * later keeps its default. Handles (pgq_client, pgq_worker) are opaque and
+ * only ever used by pointer.
+ */
 
 #if defined(__GNUC__)
 #define PGQ_NODISCARD __attribute__((warn_unused_result))
@@ -54,6 +72,11 @@ enum {
     PGQ_ESTOPPED = -11,   /* a worker was stopped */
     PGQ_ETIMEDOUT = -12,  /* a wait ran out of time */
 };
+
+/* The library's own version string, e.g. "0.1.0": PGQ_VERSION of the build
+ * that made the library, which may differ from the header a program was
+ * compiled with. */
+const char *pgq_version(void);
 
 /* Static description of a status code, e.g. "out of memory". */
 const char *pgq_strerror(int code);

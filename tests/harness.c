@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -142,4 +143,17 @@ void tdb_reset_schema(void)
     if (rc != PGQ_OK)
         th_fail(__FILE__, __LINE__, "install: %s", pgq_client_errmsg(c));
     pgq_client_free(c);
+}
+
+pgq_client *tdb_fresh(void)
+{
+    tdb_reset_schema();
+    return tdb_client(NULL);
+}
+
+double th_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -21,13 +21,17 @@ t_result() { # ok? description [details]
 }
 
 # run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR, status in $RC.
+# The caller's errexit setting is left as it was.
 run() {
+    local errexit=0
+    case $- in *e*) errexit=1 ;; esac
     set +e
     "$@" >"$T_OUT" 2>"$T_ERR"
     RC=$?
-    set -e
+    [ $errexit = 1 ] && set -e
     OUT=$(cat "$T_OUT")
     ERR=$(cat "$T_ERR")
+    return 0
 }
 
 # expect_exit N "what" CMD...
