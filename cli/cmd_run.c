@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "worker_metrics.h"
 #include "exec_handler.h"
 
 static const char help[] =
@@ -48,6 +49,11 @@ static const char help[] =
     "  --max-attempts EP=N       retry failures until N runs in all\n"
     "  --backoff INITIAL[,MAX]   retry delays of --max-attempts entrypoints:\n"
     "                            INITIAL doubling up to MAX (1s,5m)\n\n"
+    "Metrics:\n"
+    "  --metrics ADDR:PORT       serve this worker's counters at /metrics\n"
+    "                            (Prometheus text: jobs by outcome, handler\n"
+    "                            duration and claim latency histograms,\n"
+    "                            reconnects); e.g. 127.0.0.1:9464\n\n"
     "Logging (stderr, one line per event):\n"
     "  --log-level debug|info|warn|error   (info)\n"
     "  --log-format text|json              json: one object per line\n\n"
@@ -75,6 +81,7 @@ typedef struct run_args {
     double backoff_initial, backoff_max;
     bool backoff_set;
     bool json;
+    const char *metrics; /* --metrics ADDR:PORT */
     pgq_worker_opts wopts;
 } run_args;
 
@@ -369,6 +376,15 @@ static int opt_format(run_args *ra, const char *o, const char *v)
     return 0;
 }
 
+static int opt_metrics(run_args *ra, const char *o, const char *v)
+{
+    if (web_worker_metrics_check(v) != 0)
+        return bad("%s: '%s' is not ADDR:PORT with an IP address and a port from 0 to 65535",
+                   o, v);
+    ra->metrics = v;
+    return 0;
+}
+
 typedef int (*opt_fn)(run_args *ra, const char *opt, const char *value);
 
 static const struct {
@@ -392,6 +408,7 @@ static const struct {
     {"--backoff", opt_backoff},
     {"--log-level", opt_level},
     {"--log-format", opt_format},
+    {"--metrics", opt_metrics},
 };
 
 /* --name VALUE or --name=VALUE: 1 when argv[*i] was a value option (and
@@ -601,8 +618,16 @@ static int build_and_run(run_args *ra, cli_globals *g)
         code = register_execs(w, ra);
     if (code == EXIT_OK)
         code = apply_overrides(w, ra);
+    char err[256];
+    void *metrics = NULL;
+    if (code == EXIT_OK && ra->metrics &&
+        !(metrics = web_worker_metrics_start(ra->metrics, w, err, sizeof err))) {
+        cli_error("run: %s", err);
+        code = EXIT_FAILED;
+    }
     if (code == EXIT_OK)
         code = run_worker(w);
+    web_worker_metrics_stop(metrics);
     running = NULL;
     pgq_worker_free(w);
     return code;

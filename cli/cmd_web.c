@@ -48,47 +48,6 @@ static const char web_help[] =
     "\n"
     "Exit status: 0 stopped by a signal, 1 cannot listen, 2 usage error.\n";
 
-/* "ADDR:PORT", "[V6]:PORT" or ":PORT"/"PORT" (loopback). */
-static int parse_listen(const char *s, char *addr, size_t n, int *port)
-{
-    const char *colon;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= n)
-            return -1;
-        memcpy(addr, s + 1, (size_t)(close - s - 1));
-        addr[close - s - 1] = '\0';
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        size_t len = colon ? (size_t)(colon - s) : 0;
-        if (len >= n)
-            return -1;
-        memcpy(addr, s, len);
-        addr[len] = '\0';
-        if (!colon)
-            colon = s - 1;
-        if (!addr[0])
-            snprintf(addr, n, "127.0.0.1");
-    }
-    long long p;
-    if (cli_parse_int(colon + 1, 0, 65535, &p) != 0)
-        return -1;
-    *port = (int)p;
-    unsigned char buf[16];
-    if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1)
-        return -1;
-    return 0;
-}
-
-static bool loopback(const char *addr)
-{
-    struct in_addr a4;
-    if (inet_pton(AF_INET, addr, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    return strcmp(addr, "::1") == 0;
-}
-
 static int hash_password(const char *user)
 {
     char pw[512];
@@ -157,12 +116,12 @@ int cmd_web(int argc, char **argv, cli_globals *g)
     char addr[64];
     int port = 8080;
     snprintf(addr, sizeof addr, "127.0.0.1");
-    if (listen && parse_listen(listen, addr, sizeof addr, &port) != 0)
+    if (listen && web_parse_listen(listen, addr, sizeof addr, &port) != 0)
         return cli_usage_error("web", "--listen '%s' is not ADDR:PORT with an IP address and "
                                       "a port from 0 to 65535", listen);
     o.addr = addr;
     o.port = port;
-    if (!loopback(addr) && !o.auth_file)
+    if (!web_is_loopback(addr) && !o.auth_file)
         return cli_usage_error("web", "--listen %s is not a loopback address: give "
                                       "--auth-file too (see 'pgq web --hash-password')", addr);
     double ttl;

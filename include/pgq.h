@@ -660,6 +660,30 @@ const char *pgq_worker_id(const pgq_worker *w);
 const char *pgq_worker_errmsg(const pgq_worker *w);
 void pgq_worker_free(pgq_worker *w);
 
+/* Counters of a running worker, for metrics. Histogram buckets are not
+ * cumulative: bucket i counts observations above bound i-1 and at most
+ * bound i (pgq_stats_bucket_bound); the last bucket has no upper bound. */
+#define PGQ_STATS_BUCKETS 14
+typedef struct pgq_worker_stats {
+    uint64_t outcomes[7];     /* runs by how they ended, indexed by status:
+                                 SUCCESSFUL, EXCEPTION, FAILED (held),
+                                 CANCELED (while running), QUEUED (retried) */
+    uint64_t handler_count;   /* handler runs timed */
+    double handler_seconds;   /* their total duration */
+    uint64_t handler_buckets[PGQ_STATS_BUCKETS];
+    uint64_t claim_count;     /* claim statements that succeeded */
+    double claim_seconds;     /* their total round-trip time */
+    uint64_t claim_buckets[PGQ_STATS_BUCKETS];
+    uint64_t reconnects;      /* times the worker got its connection back */
+} pgq_worker_stats;
+
+/* The upper bound in seconds of histogram bucket i (INFINITY for the last,
+ * NaN past it). */
+double pgq_stats_bucket_bound(size_t i);
+/* A snapshot of w's counters since pgq_worker_new; callable from any
+ * thread while the worker runs (each counter is read atomically). */
+void pgq_worker_stats_get(const pgq_worker *w, pgq_worker_stats *out);
+
 /* A plug-in loaded by `pgq run PLUGIN.so` exports this symbol. */
 #define PGQ_PLUGIN_SETUP_SYMBOL "pgq_plugin_setup"
 typedef int (*pgq_plugin_setup_fn)(pgq_worker *w, int argc, char **argv);

@@ -158,6 +158,7 @@ static void ensure_error(pgq_job_ctx *ctx, int rc)
 
 static void set_outcome(pgq_job_ctx *ctx, pgq_job_status st, double delay)
 {
+    atomic_fetch_add(&ctx->core->stats.outcomes[st], 1);
     ctx->outcome.job_id = ctx->job.id;
     ctx->outcome.status = st;
     ctx->outcome.retry_delay = delay;
@@ -218,9 +219,11 @@ static void run_job(pgq_job_ctx *ctx)
     double t0 = now_mono();
     int rc = ctx->ep->handler(&ctx->job, ctx);
     double ms = (now_mono() - t0) * 1000;
+    pgq__whist_add(&ctx->core->stats.handler, ms / 1000);
     if (atomic_load(&ctx->cancelled)) {
         /* The row is gone (cancel deletes it): nothing left to record. */
         ctx->skipped = true;
+        atomic_fetch_add(&ctx->core->stats.outcomes[PGQ_CANCELED], 1);
         pgq__wlog(ctx->core, PGQ_LOG_INFO, ctx->job.id, ep,
                   "cancelled while running (%.1f ms)", ms);
         return;

@@ -3,7 +3,9 @@
  * and never reads past them: request data is attacker-controlled. */
 #include "http_parse.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -279,4 +281,47 @@ int web_basic_auth(const char *header, char *user, size_t ucap, char *pass, size
     memcpy(pass, colon + 1, pn);
     pass[pn] = '\0';
     return 0;
+}
+
+int web_parse_listen(const char *s, char *addr, size_t n, int *port)
+{
+    const char *colon;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= n)
+            return -1;
+        memcpy(addr, s + 1, (size_t)(close - s - 1));
+        addr[close - s - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        size_t len = colon ? (size_t)(colon - s) : 0;
+        if (len >= n)
+            return -1;
+        memcpy(addr, s, len);
+        addr[len] = '\0';
+        if (!colon)
+            colon = s - 1;
+        if (!addr[0])
+            snprintf(addr, n, "127.0.0.1");
+    }
+    const char *p = colon + 1;
+    if (!*p || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p))
+        return -1;
+    long v = strtol(p, NULL, 10);
+    if (v > 65535)
+        return -1;
+    *port = (int)v;
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1)
+        return -1;
+    return 0;
+}
+
+bool web_is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return strcmp(addr, "::1") == 0;
 }

@@ -60,4 +60,10 @@ int web_form_ids(const char *form, size_t n, const char *key, int64_t *ids, size
  * truncation refused). Returns 0 or -1. */
 int web_basic_auth(const char *header, char *user, size_t ucap, char *pass, size_t pcap);
 
+/* "ADDR:PORT", "[V6ADDR]:PORT", ":PORT" or "PORT" (127.0.0.1) with an IP
+ * literal and a port from 0 to 65535. Returns 0 or -1. */
+int web_parse_listen(const char *s, char *addr, size_t n, int *port);
+/* True for 127.0.0.0/8 and ::1. */
+bool web_is_loopback(const char *addr);
+
 #endif
