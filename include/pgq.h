@@ -435,6 +435,14 @@ PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
 
 /* ---- Console and metrics reads ----------------------------------------- */
 
+/* One page of held jobs, newest id first: those of `entrypoint` (NULL: all)
+ * with an id below before_id (0: from the newest), at most limit (1 to
+ * 10000). The same fields as pgq_list_failed_jobs. It walks the primary
+ * key, so a page costs the rows passed over, not the size of the queue. */
+PGQ_NODISCARD int pgq_list_failed_page(pgq_client *c, const char *entrypoint,
+                                       int64_t before_id, int limit,
+                                       pgq_failed_set *out);
+
 typedef struct pgq_overview_row {
     char *entrypoint;
     pgq_job_status status;

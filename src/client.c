@@ -32,6 +32,7 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
     [PGQ__OVERVIEW] = pgq__sql_overview,
     [PGQ__LOG_TOTALS] = pgq__sql_log_totals,
+    [PGQ__FAILED_PAGE] = pgq__sql_failed_page,
 };
 
 static char empty[] = "";

@@ -98,6 +98,7 @@ typedef enum pgq__stmt {
     PGQ__COMPLETE_OK,
     PGQ__OVERVIEW,
     PGQ__LOG_TOTALS,
+    PGQ__FAILED_PAGE,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
@@ -137,6 +138,9 @@ int pgq__exec_script(pgq_client *c, const char *tmpl);
 int pgq__exec_command(pgq_client *c, const char *sql);
 
 /* ---- Result conversion --------------------------------------------------- */
+
+/* Converts rows shaped as list_failed.sql's into a failed set (failed.c). */
+int pgq__failed_from_result(const PGresult *r, pgq_failed_set *out);
 
 /* Converts rows of a job-shaped result (columns named as in the queue table;
  * timestamps as epoch seconds) into a job set. */

@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "web.h"
 
-#define LIST_LIMIT 500
+#define PAGE_ROWS 100
 #define ERROR_CUT 300
 
 static void filter_form(wbuf *b, const char *entrypoint)
@@ -53,12 +53,51 @@ static void row(wbuf *b, const pgq_failed_job *f, bool actions)
     wb_puts(b, "</td></tr>\n");
 }
 
+/* Held jobs in the queue by the snapshot's counts (of entrypoint, or all);
+ * -1 when no snapshot can be had. */
+static int64_t held_total(web_server *s, const char *entrypoint)
+{
+    char err[300];
+    web_snapshots *ss = web_snapshots_of(s);
+    web_snap *sn = web_snap_get(s, ss, err, sizeof err);
+    int64_t n = 0;
+    if (!sn)
+        return -1;
+    for (size_t i = 0; i < sn->ov.count; i++)
+        if (sn->ov.rows[i].status == PGQ_FAILED &&
+            (!entrypoint || strcmp(entrypoint, sn->ov.rows[i].entrypoint) == 0))
+            n += sn->ov.rows[i].count;
+    web_snap_release(ss, sn);
+    return n;
+}
+
+/* The link to the next (older) page of the same filter. */
+static void older_link(wbuf *b, const char *entrypoint, int64_t before)
+{
+    wb_printf(b, "<p class=\"pager\"><a id=\"older\" href=\"/failed?before=%lld",
+              (long long)before);
+    if (entrypoint) {
+        wb_puts(b, "&amp;entrypoint=");
+        for (const unsigned char *p = (const unsigned char *)entrypoint; *p; p++)
+            wb_printf(b, (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                                 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'
+                             ? "%c" : "%%%02X", *p);
+    }
+    wb_puts(b, "\">older &rarr;</a></p>\n");
+}
+
 void page_failed(web_server *s, const web_req *q, web_resp *r)
 {
-    char ep[256], err[300];
+    char ep[256], num[32], err[300];
+    int64_t before = 0;
     long n = web_form_get(q->query, q->query_len, "entrypoint", ep, sizeof ep);
+    long bn = web_form_get(q->query, q->query_len, "before", num, sizeof num);
     if (n == -2 || (n >= 0 && memchr(ep, '\0', (size_t)n))) {
         web_error(r, s, 400, "the entrypoint filter is malformed or longer than 255 bytes");
+        return;
+    }
+    if (bn == -2 || (bn >= 0 && web_parse_id(num, (size_t)bn, &before) != 0)) {
+        web_error(r, s, 400, "before must be a job id (a positive integer)");
         return;
     }
     pgq_client *c = web_client(s, err, sizeof err);
@@ -66,20 +105,20 @@ void page_failed(web_server *s, const web_req *q, web_resp *r)
         web_error(r, s, 503, "%s", err);
         return;
     }
-    pgq_list_failed_opts o = {LIST_LIMIT + 1, n > 0 ? ep : NULL, true};
     pgq_failed_set set = {0};
-    int rc = pgq_list_failed_jobs(c, &o, &set);
+    int rc = pgq_list_failed_page(c, n > 0 ? ep : NULL, before, PAGE_ROWS, &set);
     if (rc != PGQ_OK) {
         web_db_error(r, s, c, "cannot list failed jobs", rc);
         return;
     }
     bool actions = !web_read_only(s);
+    int64_t total = held_total(s, n > 0 ? ep : NULL);
     wbuf *b = &r->body;
     web_page_begin(b, s, "Failed jobs", WEB_R_FAILED);
     filter_form(b, n > 0 ? ep : "");
-    size_t shown = set.count > LIST_LIMIT ? LIST_LIMIT : set.count;
     if (set.count == 0) {
-        wb_puts(b, "<p id=\"none\">No failed jobs.</p>\n");
+        wb_puts(b, before ? "<p id=\"none\">No older failed jobs.</p>\n"
+                          : "<p id=\"none\">No failed jobs.</p>\n");
     } else {
         if (actions) {
             wb_puts(b, "<form method=\"post\" action=\"/failed/action\" id=\"failed-form\">");
@@ -92,20 +131,22 @@ void page_failed(web_server *s, const web_req *q, web_resp *r)
         wb_puts(b, "<th>id</th><th>entrypoint</th><th>priority</th><th>attempts</th>"
                    "<th>failed at (UTC)</th><th>payload bytes</th><th>last error</th>"
                    "</tr></thead><tbody>\n");
-        for (size_t i = 0; i < shown; i++)
+        for (size_t i = 0; i < set.count; i++)
             row(b, &set.jobs[i], actions);
         wb_puts(b, "</tbody></table>\n");
-        if (set.count > LIST_LIMIT)
-            wb_printf(b, "<p>Showing the %d newest; filter by entrypoint to see others.</p>\n",
-                      LIST_LIMIT);
-        else
-            wb_printf(b, "<p>%zu failed job%s</p>\n", set.count, set.count == 1 ? "" : "s");
+        wb_printf(b, "<p id=\"count\">%zu shown, newest first", set.count);
+        if (total >= 0)
+            wb_printf(b, "; %lld failed job%s held%s", (long long)total, total == 1 ? "" : "s",
+                      n > 0 ? " for this entrypoint" : "");
+        wb_puts(b, "</p>\n");
         if (actions)
             wb_puts(b, "<p class=\"actions\">"
                        "<button type=\"submit\" name=\"action\" value=\"requeue\" id=\"requeue\">"
                        "Re-queue selected</button> "
                        "<button type=\"submit\" name=\"action\" value=\"mark-failed\" "
                        "id=\"mark-failed\">Mark selected failed</button></p></form>\n");
+        if (set.count == PAGE_ROWS)
+            older_link(b, n > 0 ? ep : NULL, set.jobs[set.count - 1].job.id);
     }
     if (actions) {
         wb_puts(b, "<h2>Hold jobs by id</h2><form method=\"post\" action=\"/failed/action\" "
