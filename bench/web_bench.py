@@ -17,7 +17,7 @@ import time
 port, pid, job = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 clients = int(sys.argv[4]) if len(sys.argv) > 4 else 50
 per = int(sys.argv[5]) if len(sys.argv) > 5 else 10
-paths = ["/", "/api/overview", "/metrics", "/healthz", "/failed", "/failed?entrypoint=ep3",
+paths = ["/", "/api/overview", "/metrics", "/healthz", "/failed", "/failed?entrypoint=ep4",
          "/queue", "/queue?status=failed", "/queue?status=queued&entrypoint=ep5&before=500000",
          "/workers", "/schedules", "/system", "/job/%d" % job]
 
