@@ -18,7 +18,7 @@ int pgq_list_failed_page(pgq_client *c, const char *entrypoint, int64_t before_i
     const char *values[3] = {lim, entrypoint, before_id > 0 ? before : NULL};
     int rc;
     PGresult *r = pgq__exec(c, PGQ__FAILED_PAGE, 3, values, NULL, NULL, &rc);
-    if (r && (rc = pgq__failed_from_result(r, out)) != PGQ_OK)
+    if (r && (rc = pgq__failed_from_result(r, true, out)) != PGQ_OK)
         rc = pgq__fail(c, rc, "failed page: cannot decode the result");
     PQclear(r);
     return rc;

@@ -1,11 +1,13 @@
 -- failed_page: one page of held (`failed`) jobs for the web console, newest
 -- id first. $1 integer limit, $2 text entrypoint (NULL: all), $3 bigint:
 -- only ids below it (NULL: from the newest). The same columns as
--- list_failed.sql. It walks the primary key backwards and stops after $1
+-- list_failed.sql with sizes only: the payload is not read, payload_bytes
+-- gives its length. It walks the primary key backwards and stops after $1
 -- held rows, so its cost follows the rows passed over, not the size of the
 -- queue; list_failed.sql orders by `updated`, which has no index over held
 -- rows, and sorts them all.
-SELECT q.id, q.priority, q.attempts, q.status, q.entrypoint, q.payload,
+SELECT q.id, q.priority, q.attempts, q.status, q.entrypoint, NULL::bytea AS payload,
+       octet_length(q.payload) AS payload_bytes,
        q.headers::text AS headers, q.dedupe_key, q.queue_manager_id::text AS queue_manager_id,
        extract(epoch FROM q.created)::float8 AS created,
        extract(epoch FROM q.updated)::float8 AS updated,
