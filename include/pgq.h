@@ -65,7 +65,7 @@ enum {
     PGQ_ESQL = -4,        /* the server reported an error (see SQLSTATE) */
     PGQ_EDEDUPE = -5,     /* a dedupe key is already held by an active job */
     PGQ_ENOSCHEMA = -6,   /* the pgq/PgQueuer tables are not installed */
-    PGQ_EEXISTS = -7,     /* already installed */
+    PGQ_EEXISTS = -7,     /* already installed, or already registered */
     PGQ_EIO = -8,         /* a local I/O or system call failed */
     PGQ_ENOTFOUND = -9,   /* no such job or object */
     PGQ_ESTATE = -10,     /* the object is not in a state allowing this */
@@ -262,6 +262,11 @@ typedef struct pgq_new_job {
 typedef enum pgq_on_conflict {
     PGQ_CONFLICT_RAISE = 0, /* the whole batch fails with PGQ_EDEDUPE */
     PGQ_CONFLICT_SKIP,      /* conflicting positions get id 0 */
+    PGQ_CONFLICT_UPDATE_PRIORITY, /* PgQueuer's update_priority: the active
+                                     job holding the key gets the greater of
+                                     the two priorities, and its id is
+                                     returned for the position (nothing is
+                                     inserted or logged for it) */
 } pgq_on_conflict;
 
 /* Enqueues n jobs in one statement, writing `queued` log rows. ids (n
@@ -708,10 +713,16 @@ typedef struct pgq_worker_opts {
     pgq_log_fn log;             /* NULL: silent */
     void *log_ud;
     pgq_log_level log_level;
+    bool shutdown_on_listener_failure; /* PgQueuer's option: when the LISTEN
+                                          connection fails, stop gracefully
+                                          and return PGQ_ECONNECT instead of
+                                          reconnecting */
 } pgq_worker_opts;
 
 PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,
                                  const pgq_worker_opts *opts);
+/* PGQ_EEXISTS when the entrypoint is already registered, PGQ_EINVAL for a
+ * bad name or option; pgq_worker_errmsg() then names the entrypoint. */
 PGQ_NODISCARD int pgq_worker_register(pgq_worker *w, const char *entrypoint,
                                       pgq_handler handler,
                                       const pgq_entrypoint_opts *opts);

@@ -36,6 +36,7 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__LOG_TOTALS] = pgq__sql_log_totals,
     [PGQ__FAILED_PAGE] = pgq__sql_failed_page,
     [PGQ__STATS_FOLD] = pgq__sql_stats_fold,
+    [PGQ__ENQUEUE_UPDATE_PRIORITY] = pgq__sql_enqueue_update_priority,
 };
 
 static char empty[] = "";

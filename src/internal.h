@@ -100,6 +100,7 @@ typedef enum pgq__stmt {
     PGQ__LOG_TOTALS,
     PGQ__FAILED_PAGE,
     PGQ__STATS_FOLD,
+    PGQ__ENQUEUE_UPDATE_PRIORITY,
     PGQ__STMT_COUNT
 } pgq__stmt;
 

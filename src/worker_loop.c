@@ -773,7 +773,16 @@ static void on_listen(pgq_worker *w, double now)
 {
     pgq__wake wake = {0};
     int rc = pgq__listen_drain(w->lsn, w->core, &wake);
-    if (rc != PGQ_OK) {
+    if (rc != PGQ_OK && w->opts.shutdown_on_listener_failure && w->stop_rc == PGQ_OK) {
+        /* PgQueuer's --shutdown-on-listener-failure: a supervisor (or
+         * --restart-on-failure) starts a fresh worker instead. */
+        snprintf(w->errmsg, sizeof w->errmsg, "the listener failed (%s); stopping",
+                 pgq_client_errmsg(w->lsn));
+        pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
+        w->stop_rc = PGQ_ECONNECT;
+        pgq_worker_stop(w, false);
+        failed(w, now, rc, w->lsn, "listening");
+    } else if (rc != PGQ_OK) {
         failed(w, now, rc, w->lsn, "listening");
     } else {
         if (wake.table_changed ||
