@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "worker_metrics.h"
 #include "exec_guard.h"
 #include "exec_handler.h"
 #include "run_schedule.h"
@@ -66,6 +67,11 @@ static const char help[] =
     "  --backoff INITIAL[,MAX]   retry delays of --max-attempts entrypoints:\n"
     "                            INITIAL doubling up to MAX (1s,5m); INITIAL\n"
     "                            above MAX is refused\n\n"
+    "Metrics:\n"
+    "  --metrics ADDR:PORT       serve this worker's counters at /metrics\n"
+    "                            (Prometheus text: jobs by outcome, handler\n"
+    "                            duration and claim latency histograms,\n"
+    "                            reconnects); e.g. 127.0.0.1:9464\n\n"
     "Supervision (PgQueuer's options):\n"
     "  --restart-on-failure      when the worker fails (cannot connect at\n"
     "                            start, schema missing, listener lost with the\n"
@@ -109,6 +115,7 @@ typedef struct run_args {
     bool backoff_set;
     long long tasks; /* --max-concurrent-tasks; -1: not given */
     bool json;
+    const char *metrics; /* --metrics ADDR:PORT */
     bool restart;         /* --restart-on-failure */
     double restart_delay; /* --restart-delay, seconds */
     pgq_worker_opts wopts;
@@ -455,6 +462,14 @@ static int opt_schedule_enqueue(run_args *ra, const char *o, const char *v)
 {
     return run_schedule_add(&ra->sched, o, v, true);
 }
+static int opt_metrics(run_args *ra, const char *o, const char *v)
+{
+    if (web_worker_metrics_check(v) != 0)
+        return bad("%s: '%s' is not ADDR:PORT with an IP address and a port from 0 to 65535",
+                   o, v);
+    ra->metrics = v;
+    return 0;
+}
 
 typedef int (*opt_fn)(run_args *ra, const char *opt, const char *value);
 
@@ -480,6 +495,7 @@ static const struct {
     {"--backoff", opt_backoff},
     {"--log-level", opt_level},
     {"--log-format", opt_format},
+    {"--metrics", opt_metrics},
     {"--restart-delay", opt_restart_delay},
     {"--schedule", opt_schedule},
     {"--schedule-enqueue", opt_schedule_enqueue},
@@ -766,10 +782,18 @@ static int run_once(run_args *ra, cli_globals *g, bool *ran)
         code = apply_overrides(w, ra);
     if (code == EXIT_OK)
         code = run_schedule_apply(w, &ra->sched);
+    char err[256];
+    void *metrics = NULL;
+    if (code == EXIT_OK && ra->metrics &&
+        !(metrics = web_worker_metrics_start(ra->metrics, w, err, sizeof err))) {
+        cli_error("run: %s", err);
+        code = EXIT_FAILED;
+    }
     if (code == EXIT_OK) {
         *ran = true;
         code = run_worker(w);
     }
+    web_worker_metrics_stop(metrics);
     running = NULL;
     pgq_worker_free(w);
     return code;
