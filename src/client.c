@@ -5,45 +5,11 @@
 
 #include "internal.h"
 
-/* Index = pgq__stmt. Templates are rendered with the client's names on
- * first use and prepared under the name "pgq_<index>", or, with prepared
- * statements off (a pooler in transaction mode, see docs/operations.md),
- * sent unnamed with every call. */
-static const char *const stmt_sql[PGQ__STMT_COUNT] = {
-    [PGQ__ENQUEUE] = pgq__sql_enqueue,
-    [PGQ__CLAIM] = pgq__sql_claim,
-    [PGQ__COMPLETE] = pgq__sql_complete,
-    [PGQ__RETRY] = pgq__sql_retry,
-    [PGQ__HEARTBEAT] = pgq__sql_heartbeat,
-    [PGQ__RELEASE] = pgq__sql_release,
-    [PGQ__CANCEL] = pgq__sql_cancel,
-    [PGQ__CLEAR] = pgq__sql_clear,
-    [PGQ__CLEAR_ALL] = pgq__sql_clear_all,
-    [PGQ__QUEUE_SIZE] = pgq__sql_queue_size,
-    [PGQ__LOG_STATS] = pgq__sql_log_stats,
-    [PGQ__JOB_STATUS] = pgq__sql_job_status,
-    [PGQ__PRUNE] = pgq__sql_prune,
-    [PGQ__MARK_FAILED] = pgq__sql_mark_failed,
-    [PGQ__REQUEUE_FAILED] = pgq__sql_requeue_failed,
-    [PGQ__LIST_FAILED] = pgq__sql_list_failed,
-    [PGQ__JOB_GET] = pgq__sql_job_get,
-    [PGQ__JOB_LOG] = pgq__sql_job_log,
-    [PGQ__ENQUEUE_SKIP] = pgq__sql_enqueue_skip,
-    [PGQ__BULK] = pgq__sql_bulk,
-    [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
-    [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
-    [PGQ__OVERVIEW] = pgq__sql_overview,
-    [PGQ__LOG_TOTALS] = pgq__sql_log_totals,
-    [PGQ__FAILED_PAGE] = pgq__sql_failed_page,
-    [PGQ__STATS_FOLD] = pgq__sql_stats_fold,
-    [PGQ__ENQUEUE_UPDATE_PRIORITY] = pgq__sql_enqueue_update_priority,
-    [PGQ__SCHED_REGISTER] = pgq__sql_schedule_register,
-    [PGQ__SCHED_CLAIM] = pgq__sql_schedule_claim,
-    [PGQ__SCHED_HEARTBEAT] = pgq__sql_schedule_heartbeat,
-    [PGQ__SCHED_DONE] = pgq__sql_schedule_done,
-    [PGQ__SCHED_LIST] = pgq__sql_schedule_list,
-    [PGQ__SCHED_REMOVE] = pgq__sql_schedule_remove,
-};
+/* The templates of pgq__stmt_sql[] (generated into sql_files.c, indexed
+ * by pgq__stmt) are rendered with the client's names on first use and
+ * prepared under the name "pgq_<index>", or, with prepared statements off
+ * (a pooler in transaction mode, see docs/operations.md), sent unnamed with
+ * every call. */
 
 static char empty[] = "";
 
@@ -267,12 +233,12 @@ static const char *stmt_text(pgq_client *c, pgq__stmt s)
     if (c->sql[s])
         return c->sql[s];
     char *variant = NULL;
-    if (pgq__shape_marked(stmt_sql[s])) {
-        variant = pgq__shape_filter(stmt_sql[s], pgq__shape(c));
+    if (pgq__shape_marked(pgq__stmt_sql[s])) {
+        variant = pgq__shape_filter(pgq__stmt_sql[s], pgq__shape(c));
         if (!variant)
             return NULL;
     }
-    c->sql[s] = pgq__render(&c->names, variant ? variant : stmt_sql[s]);
+    c->sql[s] = pgq__render(&c->names, variant ? variant : pgq__stmt_sql[s]);
     free(variant);
     return c->sql[s];
 }

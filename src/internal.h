@@ -72,43 +72,9 @@ char *pgq__next_statement(const char **pos);
 
 /* ---- Client ------------------------------------------------------------- */
 
-/* Every prepared runtime statement; templates come from src/sql/<name>.sql. */
-typedef enum pgq__stmt {
-    PGQ__ENQUEUE = 0,
-    PGQ__CLAIM,
-    PGQ__COMPLETE,
-    PGQ__RETRY,
-    PGQ__HEARTBEAT,
-    PGQ__RELEASE,
-    PGQ__CANCEL,
-    PGQ__CLEAR,
-    PGQ__CLEAR_ALL,
-    PGQ__QUEUE_SIZE,
-    PGQ__LOG_STATS,
-    PGQ__JOB_STATUS,
-    PGQ__PRUNE,
-    PGQ__MARK_FAILED,
-    PGQ__REQUEUE_FAILED,
-    PGQ__LIST_FAILED,
-    PGQ__JOB_GET,
-    PGQ__JOB_LOG,
-    PGQ__ENQUEUE_SKIP,
-    PGQ__BULK,
-    PGQ__CLAIM_LOCK,
-    PGQ__COMPLETE_OK,
-    PGQ__OVERVIEW,
-    PGQ__LOG_TOTALS,
-    PGQ__FAILED_PAGE,
-    PGQ__STATS_FOLD,
-    PGQ__ENQUEUE_UPDATE_PRIORITY,
-    PGQ__SCHED_REGISTER,
-    PGQ__SCHED_CLAIM,
-    PGQ__SCHED_HEARTBEAT,
-    PGQ__SCHED_DONE,
-    PGQ__SCHED_LIST,
-    PGQ__SCHED_REMOVE,
-    PGQ__STMT_COUNT
-} pgq__stmt;
+/* The pgq__stmt enum (PGQ__<NAME>, one per prepared statement) and
+ * pgq__stmt_sql[] are generated into sql_files.h from the statement list in
+ * src/meson.build. */
 
 struct pgq_client {
     PGconn *conn;

@@ -76,7 +76,7 @@ typedef struct pgq__sclaim {
 /* Inserts the schedules absent from the table, next_run at next[i]. */
 int pgq__sched_register(pgq_client *c, const pgq__skey *keys, const int64_t *next,
                         size_t n);
-/* One wake-up's claim (see schedule_claim.sql). */
+/* One wake-up's claim (see sched_claim.sql). */
 int pgq__sched_claim(pgq_client *c, const pgq__skey *keys, const int64_t *upcoming,
                      size_t n, double at, double stale, const int64_t *running,
                      size_t n_running, pgq__sclaim *out);

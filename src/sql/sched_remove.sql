@@ -1,4 +1,4 @@
--- schedule_remove: $1 bigint[] ids, $2 text[] entrypoints. PgQueuer's
+-- sched_remove: $1 bigint[] ids, $2 text[] entrypoints. PgQueuer's
 -- removal: deletes the rows named either way. Returns the ids deleted.
 
 DELETE FROM {Q:pgqueuer_schedules}

@@ -1,4 +1,4 @@
--- schedule_claim: one wake-up of a scheduler. $1 text[] expressions, $2
+-- sched_claim: one wake-up of a scheduler. $1 text[] expressions, $2
 -- text[] entrypoints (the schedules this scheduler serves), $3 float8[]
 -- the first fire of each after $4, $4 float8 the scheduler's reading of
 -- the server clock (Unix seconds), $5 float8 seconds without heartbeat

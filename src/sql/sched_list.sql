@@ -1,4 +1,4 @@
--- schedule_list: every schedule, soonest next run first. Timestamps as
+-- sched_list: every schedule, soonest next run first. Timestamps as
 -- epoch seconds.
 
 SELECT id, expression, entrypoint, status,

@@ -1,4 +1,4 @@
--- schedule_register: $1 text[] expressions (normalised), $2 text[]
+-- sched_register: $1 text[] expressions (normalised), $2 text[]
 -- entrypoints, $3 float8[] each schedule's next fire time (Unix seconds).
 -- PgQueuer's registration: a row per (expression, entrypoint), inserted
 -- only if absent, so every scheduler of the fleet shares the first one's.
