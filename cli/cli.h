@@ -51,6 +51,16 @@ int cmd_requeue_failed(int argc, char **argv, cli_globals *g);
 int cmd_requeue(int argc, char **argv, cli_globals *g);
 int cmd_mark_failed(int argc, char **argv, cli_globals *g);
 int cmd_run(int argc, char **argv, cli_globals *g);
+/* The reports (cmd_reports.c). */
+int cmd_stale(int argc, char **argv, cli_globals *g);
+int cmd_workers(int argc, char **argv, cli_globals *g);
+int cmd_backlog(int argc, char **argv, cli_globals *g);
+int cmd_size(int argc, char **argv, cli_globals *g);
+int cmd_throughput(int argc, char **argv, cli_globals *g);
+int cmd_log(int argc, char **argv, cli_globals *g);
+int cmd_jobs(int argc, char **argv, cli_globals *g);
+int cmd_tables(int argc, char **argv, cli_globals *g);
+int cmd_schedules(int argc, char **argv, cli_globals *g);
 
 /* ---- Shared helpers (common.c) ------------------------------------------- */
 
@@ -100,6 +110,12 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
 int cli_split_assignment(const char *s, char *name, size_t namelen,
                          const char **value);
 
+/* "ENTRYPOINT=COMMAND" of `pgq run --exec`: the name before the first '='
+ * (non-empty, shorter than namelen) into name, *command pointing at the
+ * rest of s (non-empty). Returns 0, or -1 for anything else. */
+int cli_parse_exec_spec(const char *s, char *name, size_t namelen,
+                        const char **command);
+
 /* ---- Option scanning (args.c) -------------------------------------------- */
 
 /* Matches argv[*i] against an option that takes a value, given as
@@ -121,8 +137,10 @@ void cli_json_str(FILE *f, const char *s);
 /* Writes bytes as a JSON string: text if valid printable UTF-8, else NULL
  * and the caller prints hex. Returns true if written. */
 bool cli_is_printable_utf8(const unsigned char *p, size_t n);
-/* Writes one line of s to f, replacing control characters with spaces and
- * cutting to width columns with "..." when longer. */
+/* Writes one line of s to f, replacing control characters (C0, DEL and
+ * C1) with spaces and cutting to width columns with "..." when longer
+ * (width 0: never cut). Every text from the database or a job passes
+ * through it on its way to a terminal. */
 void cli_print_cut(FILE *f, const char *s, int width);
 /* Like cli_print_cut, then pads with spaces to width columns: one table cell. */
 void cli_print_cell(FILE *f, const char *s, int width);

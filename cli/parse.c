@@ -1,5 +1,6 @@
-/* parse.c: the CLI's pure parsers (durations, id lists, integers). They
- * never allocate on failure, and are fuzzed by tests/fuzz. */
+/* parse.c: the CLI's pure parsers (durations, id lists, integers, --exec
+ * specs). They never allocate on failure, and are fuzzed by
+ * tests/fuzz/fuzz_duration.c, fuzz_idlist.c and fuzz_exec_spec.c. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -190,5 +191,12 @@ int cli_split_assignment(const char *s, char *name, size_t namelen, const char *
     memcpy(name, s, (size_t)(eq - s));
     name[eq - s] = '\0';
     *value = eq + 1;
+    return 0;
+}
+
+int cli_parse_exec_spec(const char *s, char *name, size_t namelen, const char **command)
+{
+    if (cli_split_assignment(s, name, namelen, command) != 0 || !**command)
+        return -1;
     return 0;
 }

@@ -147,6 +147,17 @@ static void failed(pgq_worker *w, double now, int rc, pgq_client *c, const char 
         go_down(w, now, msg);
         return;
     }
+    /* A read-only server (SQLSTATE 25006): a standby reached with
+     * target_session_attrs=any, or a primary fenced off after a failover
+     * (default_transaction_read_only). Retrying on this connection would
+     * fail forever: reconnect, so libpq walks the host list again, with
+     * the back-off of other errors since the same server may answer. */
+    if (c && strcmp(pgq_client_sqlstate(c), "25006") == 0) {
+        go_down(w, now, msg);
+        w->error_delay = w->error_delay > 0 ? fmin(w->error_delay * 2, 10) : 0.5;
+        w->reconnect_at = now + w->error_delay;
+        return;
+    }
     if (rc == PGQ_ENOSCHEMA && w->fatal == PGQ_OK) {
         snprintf(w->errmsg, sizeof w->errmsg, "%s: %s", what, msg);
         pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
@@ -380,33 +391,72 @@ static void drop_lost(pgq_worker *w, pgq_job_ctx *lost)
                   n);
 }
 
+/* Marks the held jobs among ids cancelled: their cancel was kept in the row
+ * (cancel_requested) and its event may have been missed. */
+static void cancel_requested(pgq_worker *w, const int64_t *ids, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < w->n_held; i++)
+            if (w->held[i]->job.id == ids[k] && !atomic_load(&w->held[i]->cancelled)) {
+                atomic_store(&w->held[i]->cancelled, true);
+                pgq__wlog(w->core, PGQ_LOG_INFO, ids[k], w->held[i]->job.entrypoint,
+                          "cancellation requested in its row");
+            }
+}
+
 /* Touches every held job's heartbeat; the answer is also the ownership
- * check that lets the pool threads start jobs claimed long ago. */
+ * check that lets the pool threads start jobs claimed long ago, and brings
+ * the cancels requested in the rows. */
 static int heartbeat(pgq_worker *w, double now)
 {
     if (!w->n_held || (now < w->hb_at && !pgq__pool_verify_wanted(w->core)))
         return PGQ_OK;
-    int64_t *ids = malloc(w->n_held * sizeof *ids), *owned = NULL;
-    size_t n_owned = 0;
+    int64_t *ids = malloc(w->n_held * sizeof *ids);
     if (!ids)
         return PGQ_OK; /* try again next turn */
     for (size_t i = 0; i < w->n_held; i++)
         ids[i] = w->held[i]->job.id;
     double at = pgq__boottime();
-    int rc = pgq__heartbeat_owned(w->db, w->core->id, ids, w->n_held, &owned, &n_owned);
+    pgq__beat beat;
+    int rc = pgq__heartbeat_ex(w->db, w->core->id, ids, w->n_held, &beat);
     free(ids);
     if (rc != PGQ_OK) {
         failed(w, now, rc, w->db, "sending heartbeats");
         return rc;
     }
-    if (owned)
-        qsort(owned, n_owned, sizeof *owned, cmp_id);
+    if (beat.owned)
+        qsort(beat.owned, beat.n_owned, sizeof *beat.owned, cmp_id);
     pgq_job_ctx *lost =
-        pgq__pool_verified(w->core, w->held, w->n_held, owned, n_owned, at);
+        pgq__pool_verified(w->core, w->held, w->n_held, beat.owned, beat.n_owned, at);
     drop_lost(w, lost);
-    free(owned);
+    cancel_requested(w, beat.cancel, beat.n_cancel);
+    free(beat.owned);
+    free(beat.cancel);
     w->hb_at = now + w->hb_interval;
     return PGQ_OK;
+}
+
+/* About every 30 s (+-20%, as PgQueuer's workers), a worker that logged
+ * jobs since its last turn folds the log into the statistics; the fold
+ * takes PgQueuer's advisory lock, so one worker of a mixed fleet folds at a
+ * time. A failed fold is tried again next turn; it never stops the loop. */
+static void fold_stats(pgq_worker *w, double now)
+{
+    uint64_t done = w->n_ok + w->n_failed + w->n_retried;
+    if (now < w->fold_at)
+        return;
+    w->fold_at = now + 30.0 * (0.8 + 0.4 * (double)random() / RAND_MAX);
+    if (done == w->folded_upto)
+        return;
+    long long folded = 0;
+    if (pgq__stats_fold(w->db, &folded) != PGQ_OK) {
+        pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL, "folding the log into statistics: %s",
+                  pgq_client_errmsg(w->db));
+        return;
+    }
+    w->folded_upto = done;
+    pgq__wlog(w->core, PGQ_LOG_DEBUG, 0, NULL, "folded %lld log row(s) into statistics",
+              folded);
 }
 
 static const pgq__wep *find_ep(const pgq_worker *w, const char *name)
@@ -719,7 +769,16 @@ static void on_listen(pgq_worker *w, double now)
 {
     pgq__wake wake = {0};
     int rc = pgq__listen_drain(w->lsn, w->core, &wake);
-    if (rc != PGQ_OK) {
+    if (rc != PGQ_OK && w->opts.shutdown_on_listener_failure && w->stop_rc == PGQ_OK) {
+        /* PgQueuer's --shutdown-on-listener-failure: a supervisor (or
+         * --restart-on-failure) starts a fresh worker instead. */
+        snprintf(w->errmsg, sizeof w->errmsg, "the listener failed (%s); stopping",
+                 pgq_client_errmsg(w->lsn));
+        pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
+        w->stop_rc = PGQ_ECONNECT;
+        pgq_worker_stop(w, false);
+        failed(w, now, rc, w->lsn, "listening");
+    } else if (rc != PGQ_OK) {
         failed(w, now, rc, w->lsn, "listening");
     } else {
         if (wake.table_changed ||
@@ -749,6 +808,7 @@ static void tick(pgq_worker *w)
         return;
     if (hand_back(w, now) != PGQ_OK || heartbeat(w, now) != PGQ_OK)
         return;
+    fold_stats(w, now);
     advance_stop(w, pgq__mono());
 }
 
@@ -775,6 +835,8 @@ static double sleep_for(const pgq_worker *w, double now)
     }
     if (w->n_held)
         t = fmin(t, fmax(w->hb_at, ok_at) - now);
+    if (w->n_ok + w->n_failed + w->n_retried != w->folded_upto)
+        t = fmin(t, fmax(w->fold_at, ok_at) - now);
     if (w->release.n && w->phase != PGQ__W_IMMEDIATE)
         t = fmin(t, ok_at - now);
     return t > 0 ? t : 0;

@@ -218,7 +218,10 @@ static void run_job(pgq_job_ctx *ctx)
 {
     const char *ep = ctx->job.entrypoint;
     if (atomic_load(&ctx->cancelled)) {
-        ctx->skipped = true; /* its row is gone */
+        /* Where cancel_requested exists (PgQueuer 2.3) the row waits for
+         * this outcome; elsewhere the cancel deleted it and the outcome
+         * resolves nothing. */
+        set_outcome(ctx, PGQ_CANCELED, 0);
         pgq__wlog(ctx->core, PGQ_LOG_INFO, ctx->job.id, ep,
                   "cancelled before it started");
         return;
@@ -233,8 +236,10 @@ static void run_job(pgq_job_ctx *ctx)
     int rc = ctx->ep->handler(&ctx->job, ctx);
     double ms = (now_mono() - t0) * 1000;
     if (atomic_load(&ctx->cancelled)) {
-        /* The row is gone (cancel deletes it): nothing left to record. */
-        ctx->skipped = true;
+        /* Recorded as canceled: on a PgQueuer 2.3 table this releases the
+         * row, its slot and its dedupe key; on older ones the cancel has
+         * deleted the row already and nothing is resolved. */
+        set_outcome(ctx, PGQ_CANCELED, 0);
         pgq__wlog(ctx->core, PGQ_LOG_INFO, ctx->job.id, ep,
                   "cancelled while running (%.1f ms)", ms);
         return;

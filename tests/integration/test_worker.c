@@ -372,7 +372,7 @@ TEST(retries_are_exhausted_before_the_hold)
                 "',' ORDER BY id) FROM pgqueuer_log WHERE job_id = %lld AND "
                 "status = 'queued' AND traceback IS NOT NULL",
                 (long long)id);
-    CHECK_STR(delays, "0.2,0.4");
+    CHECK_STR(delays, "0:00:00.200000,0:00:00.400000");
     free(delays);
     pgq_worker_free(w);
     pgq_client_free(c);

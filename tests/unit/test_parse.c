@@ -39,7 +39,9 @@ TEST(numbers)
 TEST(durations_refused)
 {
     const char *bad[] = {"", "s", "5x", "-5s", "5s-", "1h 30m", "abc", "5mm", "1e99", "nan", "inf", ".5s",
-                         "0x10", "1e3", "1e3s", "0x10s", "1.s", "1.5e2m", "+5s", " 5s"};
+                         "0x10", "1e3", "1e3s", "0x10s", "1.s", "1.5e2m", "+5s", " 5s",
+                         /* found by tests/fuzz/fuzz_duration */
+                         "0e99", "0x1p4", "0x5s", "1.e2s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECKF(dur(bad[i]) < 0, "'%s' was accepted", bad[i]);
 }
