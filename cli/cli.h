@@ -62,6 +62,7 @@ int cmd_throughput(int argc, char **argv, cli_globals *g);
 int cmd_log(int argc, char **argv, cli_globals *g);
 int cmd_jobs(int argc, char **argv, cli_globals *g);
 int cmd_tables(int argc, char **argv, cli_globals *g);
+int cmd_schedules(int argc, char **argv, cli_globals *g);
 
 /* ---- Shared helpers (common.c) ------------------------------------------- */
 

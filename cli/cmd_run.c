@@ -17,6 +17,7 @@
 #include "worker_metrics.h"
 #include "exec_guard.h"
 #include "exec_handler.h"
+#include "run_schedule.h"
 
 static const char help[] =
     "Usage: pgq run [OPTIONS] [PLUGIN.so] [-- PLUGIN-ARGS...]\n"
@@ -52,6 +53,11 @@ static const char help[] =
     "  --shutdown-grace DUR      time running jobs get after SIGTERM (30s)\n"
     "  --max-takeovers N         hold a job as failed after its workers died\n"
     "                            N times (3)\n\n"
+    "Schedules (repeatable; once per fire across every worker):\n"
+    "  --schedule EP=CRON        run EP's handler at each fire of CRON (5 cron\n"
+    "                            fields, or 6 with seconds last; UTC); the\n"
+    "                            payload is JSON with schedule_id, fire_time\n"
+    "  --schedule-enqueue EP=CRON  enqueue a job for EP at each fire instead\n\n"
     "Per entrypoint (repeatable):\n"
     "  --hold EP                 final failures stay as `failed` for review\n"
     "  --concurrency-limit EP=N  at most N running at once, fleet-wide\n"
@@ -113,6 +119,7 @@ typedef struct run_args {
     bool restart;         /* --restart-on-failure */
     double restart_delay; /* --restart-delay, seconds */
     pgq_worker_opts wopts;
+    run_schedules sched;
 } run_args;
 
 /* ---- Logging ---------------------------------------------------------------- */
@@ -456,6 +463,15 @@ static int opt_metrics(run_args *ra, const char *o, const char *v)
     return 0;
 }
 
+static int opt_schedule(run_args *ra, const char *o, const char *v)
+{
+    return run_schedule_add(&ra->sched, o, v, false);
+}
+static int opt_schedule_enqueue(run_args *ra, const char *o, const char *v)
+{
+    return run_schedule_add(&ra->sched, o, v, true);
+}
+
 typedef int (*opt_fn)(run_args *ra, const char *opt, const char *value);
 
 static const struct {
@@ -482,6 +498,8 @@ static const struct {
     {"--log-format", opt_format},
     {"--metrics", opt_metrics},
     {"--restart-delay", opt_restart_delay},
+    {"--schedule", opt_schedule},
+    {"--schedule-enqueue", opt_schedule_enqueue},
 };
 
 /* --name VALUE or --name=VALUE: 1 when argv[*i] was a value option (and
@@ -763,6 +781,8 @@ static int run_once(run_args *ra, cli_globals *g, bool *ran)
         code = register_execs(w, ra);
     if (code == EXIT_OK)
         code = apply_overrides(w, ra);
+    if (code == EXIT_OK)
+        code = run_schedule_apply(w, &ra->sched);
     char err[256];
     void *metrics = NULL;
     if (code == EXIT_OK && ra->metrics &&
@@ -791,5 +811,6 @@ int cmd_run(int argc, char **argv, cli_globals *g)
         free((char *)ra.execs[i].entrypoint);
     free(ra.execs);
     free(ra.ovr);
+    run_schedule_free(&ra.sched);
     return code;
 }

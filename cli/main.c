@@ -36,6 +36,7 @@ static const cli_command commands[] = {
     {"run", cmd_run, "run a worker: PLUGIN.so | --exec EP=COMMAND"},
     {"wait", cmd_wait, "wait until jobs finish: ID... [--timeout D]"},
     {"web", cmd_web, "operator console, /metrics, /healthz over HTTP"},
+    {"schedules", cmd_schedules, "list or remove cron schedules; --next CRON"},
     {"local", cmd_local, "private PostgreSQL: start|stop|status|env"},
 };
 

@@ -767,6 +767,69 @@ double pgq_stats_bucket_bound(size_t i);
  * thread while the worker runs (each counter is read atomically). */
 void pgq_worker_stats_get(const pgq_worker *w, pgq_worker_stats *out);
 
+/* ---- Cron expressions and schedules (docs/scheduler.md) ------------------
+ *
+ * Expressions have croniter's meaning (PgQueuer's scheduler computes the
+ * same rows' next_run with croniter): 5 fields (minute hour day-of-month
+ * month day-of-week) or 6 with seconds last; lists, ranges, steps, month
+ * and weekday names, L (last day of month), NAME#N and lN (Nth / last
+ * weekday), the @yearly ... @hourly aliases. Times are UTC. */
+typedef struct pgq_cron pgq_cron;
+
+/* Parses expression; on PGQ_EINVAL err (one line) names the bad field.
+ * Free *out with pgq_cron_free(). */
+PGQ_NODISCARD int pgq_cron_parse(const char *expression, pgq_cron **out, char *err,
+                                 size_t errlen);
+/* The normalised text PgQueuer stores (lower case, alias expanded, fields
+ * joined by one space). Owned by c. */
+const char *pgq_cron_text(const pgq_cron *c);
+/* The first fire time strictly after `after` (Unix seconds); PGQ_ENOTFOUND
+ * when none comes within 50 years (e.g. "0 0 31 2 *"). */
+PGQ_NODISCARD int pgq_cron_next(const pgq_cron *c, int64_t after, int64_t *next);
+void pgq_cron_free(pgq_cron *c);
+
+typedef enum pgq_schedule_mode {
+    PGQ_SCHEDULE_RUN = 0, /* call the entrypoint's handler in the worker */
+    PGQ_SCHEDULE_ENQUEUE, /* enqueue a job for the entrypoint instead */
+} pgq_schedule_mode;
+
+typedef struct pgq_schedule_opts {
+    pgq_schedule_mode mode;
+    int32_t priority; /* of the enqueued jobs */
+} pgq_schedule_opts;
+
+/* Runs entrypoint at every fire of expression, once per fire across every
+ * worker (and PgQueuer scheduler) registered for the same pair. The
+ * handler gets a job with id 0 and a JSON payload {"schedule_id",
+ * "expression", "entrypoint", "fire_time", "takeover"}; an enqueued job
+ * gets the same payload. Before pgq_worker_run only. PGQ_EINVAL for a bad
+ * or never-firing expression, PGQ_ENOTFOUND when mode is RUN and no
+ * handler is registered for entrypoint, PGQ_EEXISTS for a pair given
+ * twice; err (one line) says which. */
+PGQ_NODISCARD int pgq_worker_schedule(pgq_worker *w, const char *entrypoint,
+                                      const char *expression,
+                                      const pgq_schedule_opts *opts, char *err,
+                                      size_t errlen);
+
+/* One row of pgqueuer_schedules; times in epoch seconds, last_run 0 when
+ * it never ran. */
+typedef struct pgq_schedule_row {
+    int64_t id;
+    char *expression;
+    char *entrypoint;
+    pgq_job_status status; /* queued, or picked while running */
+    double heartbeat, created, updated, next_run, last_run;
+} pgq_schedule_row;
+void pgq_schedule_rows_free(pgq_schedule_row *rows, size_t n);
+
+/* Every schedule, soonest next run first. */
+PGQ_NODISCARD int pgq_schedule_list(pgq_client *c, pgq_schedule_row **rows, size_t *n);
+/* Deletes the schedules with these ids or entrypoints; *removed may be
+ * NULL. Workers still running them stop claiming them (no row). */
+PGQ_NODISCARD int pgq_schedule_remove(pgq_client *c, const int64_t *ids, size_t n_ids,
+                                      const char *const *entrypoints, size_t n_eps,
+                                      uint64_t *removed);
+
 /* A plug-in loaded by `pgq run PLUGIN.so` exports this symbol. */
 #define PGQ_PLUGIN_SETUP_SYMBOL "pgq_plugin_setup"
 typedef int (*pgq_plugin_setup_fn)(pgq_worker *w, int argc, char **argv);

@@ -37,6 +37,12 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__FAILED_PAGE] = pgq__sql_failed_page,
     [PGQ__STATS_FOLD] = pgq__sql_stats_fold,
     [PGQ__ENQUEUE_UPDATE_PRIORITY] = pgq__sql_enqueue_update_priority,
+    [PGQ__SCHED_REGISTER] = pgq__sql_schedule_register,
+    [PGQ__SCHED_CLAIM] = pgq__sql_schedule_claim,
+    [PGQ__SCHED_HEARTBEAT] = pgq__sql_schedule_heartbeat,
+    [PGQ__SCHED_DONE] = pgq__sql_schedule_done,
+    [PGQ__SCHED_LIST] = pgq__sql_schedule_list,
+    [PGQ__SCHED_REMOVE] = pgq__sql_schedule_remove,
 };
 
 static char empty[] = "";

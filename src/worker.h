@@ -274,6 +274,7 @@ struct pgq_worker {
     uint64_t n_ok, n_failed, n_retried;
     double fold_at;       /* next statistics fold (about every 30 s) */
     uint64_t folded_upto; /* n_ok + n_failed + n_retried at the last fold */
+    struct pgq__sched *sched; /* cron schedules (src/scheduler/), or NULL */
 };
 
 /* Opens both connections (w->db, w->lsn); on failure w->errmsg says why. */
