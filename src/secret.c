@@ -114,7 +114,10 @@ static char *splice_mask(char *s, size_t a, size_t b)
     return out;
 }
 
-static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+static bool word_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
 
 /* Replaces each occurrence of the literal value in s. A value shorter than
  * 4 characters is only replaced where it stands alone, so a one-letter
@@ -148,7 +151,8 @@ char *pgq__mask(const char *text, const char *dsn)
         s = splice_mask(s, a, b);
         from = a + 3;
     }
-    for (const char *p = dsn; s && p && (v = next_secret(dsn, p, SCAN_DSN, &end)); p = end) {
+    for (const char *p = dsn; s && p && (v = next_secret(dsn, p, SCAN_DSN, &end));
+         p = end) {
         size_t len = (size_t)(end - v);
         char *value = strndup(v, len);
         if (!value) {
