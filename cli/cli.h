@@ -51,6 +51,15 @@ int cmd_requeue_failed(int argc, char **argv, cli_globals *g);
 int cmd_requeue(int argc, char **argv, cli_globals *g);
 int cmd_mark_failed(int argc, char **argv, cli_globals *g);
 int cmd_run(int argc, char **argv, cli_globals *g);
+/* The reports (cmd_reports.c). */
+int cmd_stale(int argc, char **argv, cli_globals *g);
+int cmd_workers(int argc, char **argv, cli_globals *g);
+int cmd_backlog(int argc, char **argv, cli_globals *g);
+int cmd_size(int argc, char **argv, cli_globals *g);
+int cmd_throughput(int argc, char **argv, cli_globals *g);
+int cmd_log(int argc, char **argv, cli_globals *g);
+int cmd_jobs(int argc, char **argv, cli_globals *g);
+int cmd_tables(int argc, char **argv, cli_globals *g);
 
 /* ---- Shared helpers (common.c) ------------------------------------------- */
 
@@ -76,9 +85,14 @@ int cli_report(pgq_client *c, const char *what, int rc);
 
 /* ---- Parsers (parse.c; pure, unit-tested and fuzzed) ---------------------- */
 
-/* "30s", "5m", "1h30m", "250ms", "2d", a bare number of seconds, "1.5s".
- * Returns 0 and seconds, or -1 for anything malformed or negative. */
+/* "30s", "5m", "1h30m", "250ms", "2d", a bare number of seconds, "1.5s":
+ * decimal digits with an optional fraction, each followed by a unit.
+ * Returns 0 and seconds, or -1 for anything malformed or negative, hex
+ * ("0x10") or exponents ("1e3"). */
 int cli_parse_duration(const char *s, double *seconds);
+/* A plain decimal number: digits with an optional fraction ("0.5", "12"),
+ * no sign, exponent or hex. */
+int cli_parse_number(const char *s, double *out);
 
 /* "1,2,3" (spaces around items allowed) into a malloc'd array of distinct
  * positive ids in input order. Returns 0, or -1 with err set for "", "1,x",
@@ -94,6 +108,12 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
 /* "NAME=VALUE" with a non-empty NAME: splits into malloc'd-free views. */
 int cli_split_assignment(const char *s, char *name, size_t namelen,
                          const char **value);
+
+/* "ENTRYPOINT=COMMAND" of `pgq run --exec`: the name before the first '='
+ * (non-empty, shorter than namelen) into name, *command pointing at the
+ * rest of s (non-empty). Returns 0, or -1 for anything else. */
+int cli_parse_exec_spec(const char *s, char *name, size_t namelen,
+                        const char **command);
 
 /* ---- Option scanning (args.c) -------------------------------------------- */
 

@@ -9,10 +9,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
+#include "exec_guard.h"
 #include "exec_handler.h"
 
 static const char help[] =
@@ -33,11 +35,18 @@ static const char help[] =
     "                       and PGPASSWORD; without it they are removed\n\n"
     "Worker:\n"
     "  --batch-size N            jobs claimed per statement (10)\n"
-    "  --max-concurrent-tasks N  handler threads, and the most jobs held at\n"
-    "                            once (4 x batch size, at most 32)\n"
+    "  --max-concurrent-tasks N  hard cap on the jobs this worker holds (picked:\n"
+    "                            running, prefetched, or being recorded); at\n"
+    "                            least 2 x batch size, 0 for no cap\n"
+    "                            (max(100, 2 x batch size)), as PgQueuer\n"
+    "  --threads N               handler threads: jobs running at once (4 x\n"
+    "                            batch size, at most 32; never above the cap);\n"
+    "                            --max-concurrent-tasks used to set this\n"
     "  --dequeue-timeout DUR     idle re-poll without notifications (30s)\n"
     "  --heartbeat-timeout DUR   default retry_timer: a job without heartbeat\n"
-    "                            that long is taken over by others (30s)\n"
+    "                            that long is taken over by others (30s; at\n"
+    "                            least 1s: the heartbeat, every half of it,\n"
+    "                            cannot keep a shorter promise)\n"
     "  --mode continuous|drain   drain: exit 0 once nothing is queued or running\n"
     "  --shutdown-grace DUR      time running jobs get after SIGTERM (30s)\n"
     "  --max-takeovers N         hold a job as failed after its workers died\n"
@@ -46,14 +55,28 @@ static const char help[] =
     "  --hold EP                 final failures stay as `failed` for review\n"
     "  --concurrency-limit EP=N  at most N running at once, fleet-wide\n"
     "  --rate EP=N               at most N jobs per second, fleet-wide\n"
-    "  --retry-timer EP=DUR      take-over time for EP's jobs\n"
+    "  --retry-timer EP=DUR      take-over time for EP's jobs (at least 1s)\n"
     "  --max-attempts EP=N       retry failures until N runs in all\n"
     "  --backoff INITIAL[,MAX]   retry delays of --max-attempts entrypoints:\n"
-    "                            INITIAL doubling up to MAX (1s,5m)\n\n"
+    "                            INITIAL doubling up to MAX (1s,5m); INITIAL\n"
+    "                            above MAX is refused\n\n"
+    "Supervision (PgQueuer's options):\n"
+    "  --restart-on-failure      when the worker fails (cannot connect at\n"
+    "                            start, schema missing, listener lost with the\n"
+    "                            option below...), start a new one after\n"
+    "                            --restart-delay instead of exiting 1\n"
+    "  --restart-delay DUR       wait before a restart (5s; 0 to 1h)\n"
+    "  --shutdown-on-listener-failure   stop gracefully and fail when the\n"
+    "                            LISTEN connection fails, instead of\n"
+    "                            reconnecting in place\n\n"
     "Logging (stderr, one line per event):\n"
-    "  --log-level debug|info|warn|error   (info)\n"
+    "  --log-level debug|info|warn|error   (info; any case, and PgQueuer's\n"
+    "                                      DEBUG, INFO, WARNING, ERROR)\n"
     "  --log-format text|json              json: one object per line\n\n"
-    "DUR is like 250ms, 30s, 5m, 1h30m. Exit: 0 after a clean stop or drain,\n"
+    "DUR is like 250ms, 30s, 5m, 1h30m, 1.5s (decimal numbers, each with a\n"
+    "unit; a bare number is seconds), below 1000000000s (about 31 years).\n"
+    "RATE is a decimal number of jobs per second, 0.000000001 to 1000000000.\n"
+    "Exit: 0 after a clean stop or drain,\n"
     "1 if the worker failed, 2 for bad options.\n";
 
 enum ovr_kind { OVR_HOLD, OVR_LIMIT, OVR_RATE, OVR_TIMER, OVR_ATTEMPTS };
@@ -78,7 +101,10 @@ typedef struct run_args {
     size_t n_ovr;
     double backoff_initial, backoff_max;
     bool backoff_set;
+    long long tasks; /* --max-concurrent-tasks; -1: not given */
     bool json;
+    bool restart;         /* --restart-on-failure */
+    double restart_delay; /* --restart-delay, seconds */
     pgq_worker_opts wopts;
 } run_args;
 
@@ -183,18 +209,29 @@ static int parse_count(const char *opt, const char *v, long long max, long long 
     return 0;
 }
 
+/* A duration from min (or above 0 when min is 0 and !zero_ok) to below
+ * PGQ_SECONDS_MAX, the library's range. */
+static int parse_dur_min(const char *opt, const char *v, double min, bool zero_ok,
+                         double *out)
+{
+    if (cli_parse_duration(v, out) != 0)
+        return bad("%s: '%s' is not a duration (like 250ms, 30s, 5m, 1h)", opt, v);
+    if (*out >= PGQ_SECONDS_MAX || *out < min || (!zero_ok && *out <= 0))
+        return bad("%s: '%s' is out of range (%s%gs to below %.0fs)", opt, v,
+                   min > 0 || zero_ok ? "" : "above ", min, PGQ_SECONDS_MAX);
+    return 0;
+}
+
 static int parse_dur(const char *opt, const char *v, bool zero_ok, double *out)
 {
-    if (cli_parse_duration(v, out) != 0 || (!zero_ok && *out <= 0))
-        return bad("%s: '%s' is not a duration (like 250ms, 30s, 5m, 1h)", opt, v);
-    return 0;
+    return parse_dur_min(opt, v, 0, zero_ok, out);
 }
 
 static int opt_exec(run_args *ra, const char *opt, const char *v)
 {
     char ep[256];
     const char *cmd;
-    if (cli_split_assignment(v, ep, sizeof ep, &cmd) != 0 || !*cmd)
+    if (cli_parse_exec_spec(v, ep, sizeof ep, &cmd) != 0)
         return bad("%s: expected ENTRYPOINT=COMMAND, got '%s'", opt, v);
     for (size_t i = 0; i < ra->n_exec; i++)
         if (strcmp(ra->execs[i].entrypoint, ep) == 0)
@@ -215,7 +252,6 @@ static int opt_exec(run_args *ra, const char *opt, const char *v)
 static int override_value(override *o, const char *val)
 {
     long long n;
-    char *end;
     switch (o->kind) {
     case OVR_HOLD:
         return 0;
@@ -226,13 +262,14 @@ static int override_value(override *o, const char *val)
         o->value = (double)n;
         return 0;
     case OVR_RATE:
-        o->value = strtod(val, &end);
-        if (!*val || *end || !(o->value > 0 && o->value < 1e9))
-            return bad("%s: '%s' is not a positive number of jobs per second", o->option,
-                       val);
+        if (cli_parse_number(val, &o->value) != 0 ||
+            !(o->value >= PGQ_RATE_MIN && o->value <= PGQ_RATE_MAX))
+            return bad("%s: '%s' is not a decimal number of jobs per second from "
+                       "0.000000001 to 1000000000",
+                       o->option, val);
         return 0;
     case OVR_TIMER:
-        return parse_dur(o->option, val, false, &o->value);
+        return parse_dur_min(o->option, val, PGQ_HEARTBEAT_MIN, false, &o->value);
     }
     return -1;
 }
@@ -296,6 +333,12 @@ static int opt_backoff(run_args *ra, const char *opt, const char *v)
         return -1;
     if (comma && ra->backoff_max < ra->backoff_initial)
         return bad("--backoff: MAX (%s) is below INITIAL (%s)", comma + 1, first);
+    /* The delays never exceed MAX: an INITIAL above it would be cut down
+     * without a word. */
+    if (!comma && ra->backoff_initial > 300)
+        return bad("--backoff: INITIAL (%s) is above the default MAX of 5m; give "
+                   "INITIAL,MAX",
+                   first);
     ra->backoff_set = true;
     return 0;
 }
@@ -320,7 +363,15 @@ static int opt_batch(run_args *ra, const char *o, const char *v)
 }
 static int opt_tasks(run_args *ra, const char *o, const char *v)
 {
-    return opt_int(o, v, 4096, &ra->wopts.max_concurrent_tasks);
+    /* Checked against the batch size once every option is read. */
+    if (cli_parse_int(v, 0, 10000000, &ra->tasks) != 0)
+        return bad("%s: expected 0 (no cap) or a whole number up to 10000000, got '%s'",
+                   o, v);
+    return 0;
+}
+static int opt_threads(run_args *ra, const char *o, const char *v)
+{
+    return opt_int(o, v, 4096, &ra->wopts.threads);
 }
 static int opt_takeovers(run_args *ra, const char *o, const char *v)
 {
@@ -332,7 +383,7 @@ static int opt_dequeue(run_args *ra, const char *o, const char *v)
 }
 static int opt_heartbeat(run_args *ra, const char *o, const char *v)
 {
-    return parse_dur(o, v, false, &ra->wopts.heartbeat_timeout);
+    return parse_dur_min(o, v, PGQ_HEARTBEAT_MIN, false, &ra->wopts.heartbeat_timeout);
 }
 
 static int opt_grace(run_args *ra, const char *o, const char *v)
@@ -366,11 +417,19 @@ static int opt_level(run_args *ra, const char *o, const char *v)
                   {"warning", PGQ_LOG_WARN},
                   {"error", PGQ_LOG_ERROR}};
     for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
-        if (strcmp(v, levels[i].name) == 0) {
+        if (strcasecmp(v, levels[i].name) == 0) {
             ra->wopts.log_level = levels[i].level;
             return 0;
         }
-    return bad("%s: '%s' is not debug, info, warn or error", o, v);
+    return bad("%s: '%s' is not debug, info, warn (warning) or error, in any case",
+               o, v);
+}
+
+static int opt_restart_delay(run_args *ra, const char *o, const char *v)
+{
+    if (cli_parse_duration(v, &ra->restart_delay) != 0 || ra->restart_delay > 3600)
+        return bad("%s: '%s' is not a duration from 0 to 1h", o, v);
+    return 0;
 }
 
 static int opt_format(run_args *ra, const char *o, const char *v)
@@ -391,6 +450,7 @@ static const struct {
     {"--exec-timeout", opt_exec_timeout},
     {"--batch-size", opt_batch},
     {"--max-concurrent-tasks", opt_tasks},
+    {"--threads", opt_threads},
     {"--max-takeovers", opt_takeovers},
     {"--dequeue-timeout", opt_dequeue},
     {"--heartbeat-timeout", opt_heartbeat},
@@ -404,6 +464,7 @@ static const struct {
     {"--backoff", opt_backoff},
     {"--log-level", opt_level},
     {"--log-format", opt_format},
+    {"--restart-delay", opt_restart_delay},
 };
 
 /* --name VALUE or --name=VALUE: 1 when argv[*i] was a value option (and
@@ -426,7 +487,26 @@ static int value_option(run_args *ra, int argc, char **argv, int *i)
     return 0;
 }
 
-static int check_args(const run_args *ra)
+/* --max-concurrent-tasks as PgQueuer: a cap on held jobs, at least two
+ * batches (one running, the next prefetched), 0 for none. */
+static int check_tasks(run_args *ra)
+{
+    long long batch = ra->wopts.batch_size ? ra->wopts.batch_size : 10;
+    if (ra->tasks < 0)
+        return 0;
+    if (ra->tasks == 0) {
+        ra->wopts.max_concurrent_tasks = PGQ_UNLIMITED;
+        return 0;
+    }
+    if (ra->tasks < 2 * batch)
+        return bad("--max-concurrent-tasks: %lld is below twice the batch size (2 x "
+                   "%lld = %lld); give at least that, or 0 for no cap",
+                   ra->tasks, batch, 2 * batch);
+    ra->wopts.max_concurrent_tasks = (int)ra->tasks;
+    return 0;
+}
+
+static int check_args(run_args *ra)
 {
     if (!ra->plugin && ra->n_exec == 0)
         return bad("nothing to run: give PLUGIN.so or --exec ENTRYPOINT=COMMAND");
@@ -439,12 +519,14 @@ static int check_args(const run_args *ra)
         attempts |= ra->ovr[i].kind == OVR_ATTEMPTS;
     if (ra->backoff_set && !attempts)
         return bad("--backoff needs --max-attempts ENTRYPOINT=N");
-    return 0;
+    return check_tasks(ra);
 }
 
 static int parse_args(run_args *ra, int argc, char **argv)
 {
     ra->wopts.log_level = PGQ_LOG_INFO;
+    ra->tasks = -1;
+    ra->restart_delay = 5;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -461,8 +543,14 @@ static int parse_args(run_args *ra, int argc, char **argv)
             return -1;
         if (r > 0)
             continue;
-        if (a[0] == '-')
+        if (strcmp(a, "--restart-on-failure") == 0)
+            ra->restart = true;
+        else if (strcmp(a, "--shutdown-on-listener-failure") == 0)
+            ra->wopts.shutdown_on_listener_failure = true;
+        else if (a[0] == '-')
             return bad("unknown option '%s'", a);
+        if (a[0] == '-')
+            continue;
         if (ra->plugin)
             return bad("more than one plug-in: '%s' and '%s' (plug-in arguments go "
                        "after --)",
@@ -504,8 +592,9 @@ static int load_plugin(pgq_worker *w, run_args *ra)
     int rc = setup(w, ra->plugin_argc + 1, pargv);
     free(pargv);
     if (rc != 0) {
-        cli_error("run: plug-in %s: %s() returned %d", ra->plugin,
-                  PGQ_PLUGIN_SETUP_SYMBOL, rc);
+        const char *why = pgq_worker_errmsg(w);
+        cli_error("run: plug-in %s: %s() returned %d%s%s", ra->plugin,
+                  PGQ_PLUGIN_SETUP_SYMBOL, rc, *why ? ": " : "", why);
         return EXIT_FAILED;
     }
     return EXIT_OK; /* the handle stays open for the life of the process */
@@ -568,10 +657,12 @@ static int apply_overrides(pgq_worker *w, const run_args *ra)
 /* ---- Running --------------------------------------------------------------------- */
 
 static pgq_worker *volatile running;
+static volatile sig_atomic_t stop_seen; /* ends --restart-on-failure */
 
 static void on_signal(int sig)
 {
     (void)sig;
+    stop_seen = 1;
     pgq_worker_stop(running, false);
 }
 
@@ -604,7 +695,35 @@ static int run_worker(pgq_worker *w)
     return rc == PGQ_EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }
 
+static int run_once(run_args *ra, cli_globals *g, bool *ran);
+
+/* Sleeps up to seconds, returning early when a stop signal came. */
+static void restart_pause(double seconds)
+{
+    struct timespec slice = {0, 100000000};
+    for (double left = seconds; left > 0 && !stop_seen; left -= 0.1)
+        nanosleep(&slice, NULL);
+}
+
+/* PgQueuer's --restart-on-failure: a worker that failed while running (not
+ * one refused at set-up, nor one stopped by a signal) is replaced by a new
+ * one after --restart-delay. */
 static int build_and_run(run_args *ra, cli_globals *g)
+{
+    for (unsigned restarts = 0;; restarts++) {
+        bool ran = false;
+        int code = run_once(ra, g, &ran);
+        if (code != EXIT_FAILED || !ran || !ra->restart || stop_seen)
+            return code;
+        fprintf(stderr, "pgq: run: restarting the worker in %gs (--restart-on-failure, "
+                        "restart %u)\n", ra->restart_delay, restarts + 1);
+        restart_pause(ra->restart_delay);
+        if (stop_seen)
+            return code;
+    }
+}
+
+static int run_once(run_args *ra, cli_globals *g, bool *ran)
 {
     log_ctx lc = {.json = ra->json};
     ra->dsn = g->cfg.dsn;
@@ -617,13 +736,20 @@ static int build_and_run(run_args *ra, cli_globals *g)
         return rc == PGQ_EINVAL ? EXIT_USAGE : EXIT_FAILED;
     }
     lc.worker_id = pgq_worker_id(w);
+    /* Before any thread exists (a plug-in may start some); without a
+     * guard the commands run as before, unguarded. */
+    if (ra->n_exec && exec_guard_start() != 0)
+        cli_error("run: cannot start the guard of --exec commands; they may outlive "
+                  "a killed worker");
     int code = ra->plugin ? load_plugin(w, ra) : EXIT_OK;
     if (code == EXIT_OK)
         code = register_execs(w, ra);
     if (code == EXIT_OK)
         code = apply_overrides(w, ra);
-    if (code == EXIT_OK)
+    if (code == EXIT_OK) {
+        *ran = true;
         code = run_worker(w);
+    }
     running = NULL;
     pgq_worker_free(w);
     return code;

@@ -6,19 +6,22 @@
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
 static const char install_help[] =
     "Usage: pgq install [--durability LEVEL] [--create-schema|--no-create-schema]\n"
     "\n"
-    "Creates the queue schema (PgQueuer 1.3 compatible) in one transaction:\n"
-    "the pgqueuer_status enum, the tables pgqueuer, pgqueuer_log,\n"
-    "pgqueuer_statistics and pgqueuer_schedules with their indexes, and the\n"
-    "notify function and trigger. Fails if the schema is already there.\n"
+    "Creates the queue schema in one transaction, in the shape of PgQueuer 2.3\n"
+    "(which PgQueuer 1.3 to 2.3 workers all accept): the pgqueuer_status enum,\n"
+    "the tables pgqueuer, pgqueuer_log, pgqueuer_statistics and\n"
+    "pgqueuer_schedules with their indexes, and the notify function and\n"
+    "trigger. Fails if the schema is already there.\n"
     "\n"
     "Options:\n"
-    "  --durability LEVEL   durable (default): every table logged;\n"
+    "  --durability LEVEL   durable (default, or $PGQUEUER_DURABILITY): every\n"
+    "                       table logged;\n"
     "                       balanced: log and statistics unlogged;\n"
     "                       volatile: every table unlogged (fast, lost on crash)\n"
     "  --create-schema      with --schema S, create S if missing (default)\n"
@@ -39,26 +42,44 @@ static const char uninstall_help[] =
     "Exit status: 0 done (also when nothing was installed), 1 failed.\n";
 
 static const char upgrade_help[] =
-    "Usage: pgq upgrade\n"
+    "Usage: pgq upgrade [--plan] [--widen-id|--no-widen-id]\n"
     "\n"
-    "Brings an older PgQueuer or pgq schema up to the current one: widens\n"
-    "int ids to bigint, adds missing columns, enum values, tables, indexes,\n"
-    "the function and the trigger. Each statement is idempotent and runs on\n"
-    "its own (autocommit), so an interrupted upgrade can simply be re-run.\n"
-    "On a current schema it changes nothing. Rows are kept.\n"
+    "Brings a PgQueuer 1.3 to 2.2 or older pgq schema to the PgQueuer 2.3\n"
+    "shape: widens int ids to bigint, adds missing columns (slot,\n"
+    "cancel_requested), enum values, tables, indexes, the function and the\n"
+    "trigger, moves the statistics default to PgQueuer 1.5's and rebuilds the\n"
+    "claim index as 2.3 has it. Each statement is idempotent and runs on its\n"
+    "own (autocommit) under an advisory lock, so two upgrades never\n"
+    "interleave and an interrupted one can simply be re-run. Nothing a newer\n"
+    "PgQueuer made is undone and no unknown index is dropped. Rows are kept.\n"
+    "Prints how many statements changed something, or that none was needed.\n"
+    "Tables it creates follow $PGQUEUER_DURABILITY (default durable).\n"
     "\n"
-    "Exit status: 0 up to date, 1 failed (nothing installed: run install).\n";
+    "Options:\n"
+    "  --plan           print the statements an upgrade would apply, change\n"
+    "                   nothing (they run in a transaction rolled back)\n"
+    "  --widen-id       widen int4 ids and sequences to bigint (default, or\n"
+    "                   $PGQUEUER_WIDEN_ID=true)\n"
+    "  --no-widen-id    leave them (ALTER TYPE rewrites the table under an\n"
+    "                   exclusive lock; $PGQUEUER_WIDEN_ID=false)\n"
+    "\n"
+    "Exit status: 0 up to date, 1 failed (nothing installed: run install),\n"
+    "2 usage error.\n";
 
 static const char verify_help[] =
     "Usage: pgq verify [--expect present|absent]\n"
     "\n"
     "Compares the database with the schema contract: tables, columns, types,\n"
     "nullability, defaults, indexes and their predicates, enum values in\n"
-    "order, the function and the statement-level trigger. Prints one line\n"
-    "per divergence to stdout.\n"
+    "order, the function and the statement-level trigger. Names the PgQueuer\n"
+    "release whose shape the database has (1.3, 1.4-1.6 or 2.x) and prints\n"
+    "one line per divergence from that shape to stdout. Both spellings of\n"
+    "the statistics default and unique index are accepted.\n"
     "\n"
     "Options:\n"
-    "  --expect present   every object must exist as specified (default)\n"
+    "  --expect present   every object of a known shape must exist as\n"
+    "                     specified (default); a shape older than what pgq\n"
+    "                     installs passes with a hint to run pgq upgrade\n"
     "  --expect absent    no object may exist (after uninstall)\n"
     "\n"
     "Exit status: 0 as expected, 1 divergences found or failure, 2 usage.\n";
@@ -77,9 +98,11 @@ static const char durability_help[] =
 static const char autovac_help[] =
     "Usage: pgq autovac [--rollback]\n"
     "\n"
-    "Sets autovacuum storage parameters suited to a high-churn queue on the\n"
-    "queue table (vacuum every 1000 dead rows, unthrottled) and the log\n"
-    "table. --rollback resets them to the server's defaults.\n"
+    "Sets PgQueuer's autovacuum storage parameters on its four tables: queue\n"
+    "and schedules vacuumed at 1% dead rows or 1000, analysed at 2% or 500,\n"
+    "unthrottled, fillfactor 70; log and statistics vacuumed rarely (95% or\n"
+    "1,000,000) and analysed at 5% or 10,000. --rollback resets every\n"
+    "parameter pgq or PgQueuer sets to the server's defaults.\n"
     "\n"
     "Exit status: 0 done, 1 failed, 2 usage error.\n";
 
@@ -88,12 +111,14 @@ static const char sql_help[] =
     "\n"
     "Prints the SQL a schema command would run, without connecting.\n"
     "Statements end with ';' and are separated by blank lines; apply it with\n"
-    "psql or a migration tool. --prefix and --schema are honoured.\n"
+    "psql or a migration tool. --prefix and --schema are honoured, and\n"
+    "$PGQUEUER_DURABILITY and $PGQUEUER_WIDEN_ID as by install and upgrade.\n"
     "\n"
     "Scripts:\n"
     "  install [--durability LEVEL] [--create-schema|--no-create-schema]\n"
     "  uninstall\n"
-    "  upgrade            (run it outside a transaction, e.g. psql without -1)\n"
+    "  upgrade [--widen-id|--no-widen-id]\n"
+    "                     (run it outside a transaction, e.g. psql without -1)\n"
     "  durability LEVEL   durable|balanced|volatile\n"
     "  autovac [--rollback]\n"
     "\n"
@@ -128,10 +153,57 @@ static int option_value(int argc, char **argv, int *i, const char *name,
     return 1;
 }
 
+/* Applies $PGQUEUER_DURABILITY and $PGQUEUER_WIDEN_ID (PgQueuer's install
+ * and upgrade read them) as defaults that options override. */
+static int env_defaults(const char *cmd, pgq_sql_opts *o)
+{
+    const char *d = getenv("PGQUEUER_DURABILITY"), *w = getenv("PGQUEUER_WIDEN_ID");
+    if (d && *d && pgq_durability_parse(d, &o->durability) != PGQ_OK)
+        return cli_usage_error(cmd, "PGQUEUER_DURABILITY='%s' is not a durability "
+                                    "(use durable, balanced or volatile)", d);
+    if (!w || !*w)
+        return EXIT_OK;
+    static const char *const yes[] = {"1", "true", "t", "yes", "y", "on"};
+    static const char *const no[] = {"0", "false", "f", "no", "n", "off"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(w, yes[i]) == 0) {
+            o->no_widen_id = false;
+            return EXIT_OK;
+        }
+        if (strcasecmp(w, no[i]) == 0) {
+            o->no_widen_id = true;
+            return EXIT_OK;
+        }
+    }
+    return cli_usage_error(cmd, "PGQUEUER_WIDEN_ID='%s' is not a boolean "
+                                "(use true or false)", w);
+}
+
+/* Parses upgrade's options from argv[first]; plan may be NULL (sql upgrade). */
+static int parse_upgrade_opts(const char *cmd, int argc, char **argv, int first,
+                              pgq_sql_opts *o, bool *plan)
+{
+    int ex = env_defaults(cmd, o);
+    for (int i = first; ex == EXIT_OK && i < argc; i++) {
+        if (strcmp(argv[i], "--widen-id") == 0)
+            o->no_widen_id = false;
+        else if (strcmp(argv[i], "--no-widen-id") == 0)
+            o->no_widen_id = true;
+        else if (plan && strcmp(argv[i], "--plan") == 0)
+            *plan = true;
+        else
+            ex = bad_arg(cmd, argv[i]);
+    }
+    return ex;
+}
+
 /* Parses install's options (shared by `install` and `sql install`). */
 static int parse_install_opts(const char *cmd, int argc, char **argv, int first,
                               pgq_sql_opts *o)
 {
+    int ex = env_defaults(cmd, o);
+    if (ex != EXIT_OK)
+        return ex;
     for (int i = first; i < argc; i++) {
         const char *v = NULL;
         int got = option_value(argc, argv, &i, "--durability", &v);
@@ -250,21 +322,36 @@ int cmd_uninstall(int argc, char **argv, cli_globals *g)
     return ex;
 }
 
+static void print_statement(void *ud, const char *stmt)
+{
+    (void)ud;
+    printf("%s\n\n", stmt);
+}
+
 int cmd_upgrade(int argc, char **argv, cli_globals *g)
 {
     if (cli_wants_help(argc, argv))
         return cli_print_help(upgrade_help);
-    int ex = no_more_args("upgrade", argc, argv, 1);
+    pgq_sql_opts o = {0};
+    bool plan = false;
+    int ex = parse_upgrade_opts("upgrade", argc, argv, 1, &o, &plan);
     if (ex != EXIT_OK)
         return ex;
     pgq_client *c = cli_connect(g, &ex);
     if (!c)
         return ex;
-    int rc = pgq_upgrade(c);
-    if (rc == PGQ_OK)
-        printf("schema in database %s is up to date\n", db_name(c));
-    else
+    int applied = 0;
+    int rc = pgq_upgrade_run(c, &o, plan, plan ? print_statement : NULL, NULL, &applied);
+    if (rc != PGQ_OK)
         ex = cli_report(c, "upgrade", rc);
+    else if (applied == 0)
+        printf("nothing to apply: schema in database %s is up to date\n", db_name(c));
+    else if (plan)
+        printf("-- %d statement%s to apply in database %s\n", applied,
+               applied == 1 ? "" : "s", db_name(c));
+    else
+        printf("applied %d statement%s: schema in database %s is up to date\n", applied,
+               applied == 1 ? "" : "s", db_name(c));
     pgq_client_free(c);
     return ex;
 }
@@ -306,18 +393,30 @@ int cmd_verify(int argc, char **argv, cli_globals *g)
     if (!c)
         return ex;
     int problems = 0;
-    int rc = pgq_verify(c, want_present, print_problem, NULL, &problems);
+    pgq_schema_shape shape;
+    int rc = pgq_verify_shape(c, want_present, print_problem, NULL, &problems, &shape);
     if (rc != PGQ_OK) {
         ex = cli_report(c, "verify", rc);
+    } else if (problems > 0 && want_present && shape.name[0]) {
+        fprintf(stderr, "pgq verify: %d divergence%s from the PgQueuer %s shape "
+                        "in database %s\n",
+                problems, problems == 1 ? "" : "s", shape.name, db_name(c));
+        ex = EXIT_FAILED;
     } else if (problems > 0) {
         fprintf(stderr, "pgq verify: %d divergence%s from the expected %s schema "
                         "in database %s\n",
                 problems, problems == 1 ? "" : "s", want_present ? "present" : "absent",
                 db_name(c));
         ex = EXIT_FAILED;
+    } else if (want_present && !shape.newest) {
+        printf("ok: schema present in database %s as expected: PgQueuer %s shape; "
+               "run pgq upgrade to bring it to the PgQueuer 2.3 shape\n",
+               db_name(c), shape.name);
+    } else if (want_present) {
+        printf("ok: schema present in database %s as expected: PgQueuer %s shape "
+               "(2.3, the newest)\n", db_name(c), shape.name);
     } else {
-        printf("ok: schema %s in database %s as expected\n",
-               want_present ? "present" : "absent", db_name(c));
+        printf("ok: schema absent in database %s as expected\n", db_name(c));
     }
     pgq_client_free(c);
     return ex;
@@ -376,9 +475,12 @@ static int parse_sql_args(int argc, char **argv, pgq_sql_kind *kind, pgq_sql_opt
     if (strcmp(s, "install") == 0) {
         *kind = PGQ_SQL_INSTALL;
         ex = parse_install_opts("sql", argc, argv, 2, o);
-    } else if (strcmp(s, "uninstall") == 0 || strcmp(s, "upgrade") == 0) {
-        *kind = s[0] == 'u' && s[1] == 'n' ? PGQ_SQL_UNINSTALL : PGQ_SQL_UPGRADE;
+    } else if (strcmp(s, "uninstall") == 0) {
+        *kind = PGQ_SQL_UNINSTALL;
         ex = no_more_args("sql", argc, argv, 2);
+    } else if (strcmp(s, "upgrade") == 0) {
+        *kind = PGQ_SQL_UPGRADE;
+        ex = parse_upgrade_opts("sql", argc, argv, 2, o, NULL);
     } else if (strcmp(s, "durability") == 0) {
         *kind = PGQ_SQL_DURABILITY;
         ex = parse_level("sql", argc, argv, 2, &o->durability);

@@ -2,7 +2,8 @@
  *
  * The command runs through /bin/sh -c in its own process group, so a
  * timeout, a cancellation or an immediate stop can kill everything it
- * started. The payload is written to its stdin while its stderr is read
+ * started; the guard (exec_guard.c) knows the group, to stop it if the
+ * worker dies. The payload is written to its stdin while its stderr is read
  * (both non-blocking, so neither side can stall the other); the last
  * bytes of stderr are kept for the error record. Exit is noticed through
  * a pidfd when the kernel has them, so a background grandchild holding
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec_guard.h"
 #include "exec_handler.h"
 
 extern char **environ;
@@ -181,6 +183,7 @@ static int spawn(child *ch, const char *command, char **env)
     /* The child set its own group too; doing it here as well closes the
      * window in which a kill(-pid) could miss it. */
     (void)setpgid(ch->pid, ch->pid);
+    exec_guard_track(ch->pid, true);
     ch->in_fd = in[1];
     ch->err_fd = err[0];
     fcntl(ch->in_fd, F_SETFL, O_NONBLOCK);
@@ -249,6 +252,13 @@ static void kill_group(child *ch)
 
 static void check_exit(child *ch)
 {
+    /* The guard forgets the group while the exited command still pins its
+     * id: after the wait, the id may be reused. */
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+        si.si_pid != ch->pid)
+        return;
+    exec_guard_track(ch->pid, false);
     if (waitpid(ch->pid, &ch->status, WNOHANG) == ch->pid)
         ch->exited = true;
 }

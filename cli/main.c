@@ -25,6 +25,14 @@ static const cli_command commands[] = {
     {"requeue-failed", cmd_requeue_failed, "re-queue held jobs: --job-ids LIST"},
     {"requeue", cmd_requeue, "alias of requeue-failed (PgQueuer 1.x): ID..."},
     {"mark-failed", cmd_mark_failed, "hold jobs as failed: --job-ids LIST"},
+    {"stale", cmd_stale, "running jobs with an old heartbeat [--threshold S]"},
+    {"workers", cmd_workers, "workers holding jobs, their heartbeats"},
+    {"backlog", cmd_backlog, "queued jobs per entrypoint and their age"},
+    {"size", cmd_size, "queue counts by entrypoint, priority, status"},
+    {"throughput", cmd_throughput, "finished jobs per bucket over a window"},
+    {"log", cmd_log, "recent log rows [--job-id ID] [--entrypoint E]"},
+    {"jobs", cmd_jobs, "browse the queue: --status, --entrypoint, paging"},
+    {"tables", cmd_tables, "tables: persistence, estimated rows, size"},
     {"run", cmd_run, "run a worker: PLUGIN.so | --exec EP=COMMAND"},
     {"local", cmd_local, "private PostgreSQL: start|stop|status|env"},
 };
@@ -41,6 +49,8 @@ static void print_main_help(void)
            "                  env PGDSN or PGQUEUER_DSN, else PGHOST, PGPORT...\n"
            "  --prefix P      object-name prefix (env PGQUEUER_PREFIX)\n"
            "  --schema S      schema of the tables (env PGQUEUER_SCHEMA)\n"
+           "  --no-prepare    send statements unnamed, for a pooler in transaction\n"
+           "                  mode such as PgBouncer (env PGQ_PREPARE=off)\n"
            "  -h, --help      show this help; pgq COMMAND --help for a command\n"
            "  --version       print the version\n\n"
            "Exit status: 0 success, 1 operation failed, 2 usage error.\n"
@@ -58,6 +68,10 @@ static int take_globals(int *argc, char **argv, cli_globals *g)
         const char **slot = NULL;
         if (!rest && strcmp(a, "--") == 0)
             rest = true;
+        if (!rest && strcmp(a, "--no-prepare") == 0) {
+            g->cfg.no_prepare = true;
+            continue;
+        }
         if (!rest && (strcmp(a, "--dsn") == 0 || strcmp(a, "--pg-dsn") == 0))
             slot = &g->cfg.dsn;
         else if (!rest && strcmp(a, "--prefix") == 0)
@@ -126,6 +140,11 @@ static int dispatch(int argc, char **argv, cli_globals *g)
         if (strcmp(name, commands[i].name) != 0)
             continue;
         pgq_config_from_env(&g->cfg);
+        const char *prep = getenv("PGQ_PREPARE");
+        if (prep && *prep && strcmp(prep, "on") != 0 && strcmp(prep, "off") != 0) {
+            cli_error("PGQ_PREPARE must be on or off, not '%s'", prep);
+            return EXIT_USAGE;
+        }
         /* Names are checked before anything connects or prints SQL. */
         char err[256];
         if (!cli_wants_help(argc - 1, argv + 1) &&

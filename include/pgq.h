@@ -64,7 +64,7 @@ enum {
     PGQ_ESQL = -4,        /* the server reported an error (see SQLSTATE) */
     PGQ_EDEDUPE = -5,     /* a dedupe key is already held by an active job */
     PGQ_ENOSCHEMA = -6,   /* the pgq/PgQueuer tables are not installed */
-    PGQ_EEXISTS = -7,     /* already installed */
+    PGQ_EEXISTS = -7,     /* already installed, or already registered */
     PGQ_EIO = -8,         /* a local I/O or system call failed */
     PGQ_ENOTFOUND = -9,   /* no such job or object */
     PGQ_ESTATE = -10,     /* the object is not in a state allowing this */
@@ -113,11 +113,17 @@ typedef struct pgq_config {
     const char *schema;           /* schema qualifying tables/type/function */
     const char *application_name; /* NULL: "pgq" */
     int connect_timeout;          /* seconds; 0: libpq default */
+    bool no_prepare;              /* send every statement unnamed (no
+                                     PQprepare): for a pooler in transaction
+                                     mode, e.g. PgBouncer; see docs */
 } pgq_config;
 
 /* Fills unset fields of cfg from PGDSN / PGQUEUER_DSN, PGQUEUER_PREFIX,
- * PGQUEUER_SCHEMA, PGQUEUER_APPLICATION_NAME and PGQUEUER_CONNECT_TIMEOUT.
- * The strings point into the environment. */
+ * PGQUEUER_SCHEMA, PGQUEUER_APPLICATION_NAME and PGQUEUER_CONNECT_TIMEOUT,
+ * and sets no_prepare when PGQ_PREPARE is "off". The strings point into
+ * the environment. Unless the DSN or PGTARGETSESSIONATTRS says otherwise,
+ * clients connect with target_session_attrs=read-write: with several
+ * hosts, the first writable one. */
 void pgq_config_from_env(pgq_config *cfg);
 
 /* Checks prefix and schema without connecting. On failure returns PGQ_EINVAL
@@ -172,6 +178,7 @@ typedef enum pgq_sql_kind {
 typedef struct pgq_sql_opts {
     pgq_durability durability; /* install and durability */
     bool no_create_schema;     /* install: do not CREATE SCHEMA IF NOT EXISTS */
+    bool no_widen_id;          /* upgrade: leave int4 ids as they are */
 } pgq_sql_opts;
 
 /* Renders the SQL script for kind without connecting: semicolon-terminated
@@ -185,6 +192,14 @@ PGQ_NODISCARD int pgq_install(pgq_client *c, const pgq_sql_opts *opts);
 PGQ_NODISCARD int pgq_uninstall(pgq_client *c);
 /* Statement by statement in autocommit; safe to run repeatedly. */
 PGQ_NODISCARD int pgq_upgrade(pgq_client *c);
+/* Called with each statement an upgrade applied (or, planning, would apply). */
+typedef void (*pgq_upgrade_fn)(void *ud, const char *statement);
+/* pgq_upgrade with options (durability of tables it creates, widening), under
+ * an advisory lock so two upgrades never interleave. *applied counts the
+ * statements that changed something. With plan_only the statements run in a
+ * transaction that is rolled back: fn sees what an upgrade would apply. */
+PGQ_NODISCARD int pgq_upgrade_run(pgq_client *c, const pgq_sql_opts *opts, bool plan_only,
+                                  pgq_upgrade_fn fn, void *ud, int *applied);
 PGQ_NODISCARD int pgq_set_durability(pgq_client *c, pgq_durability d);
 PGQ_NODISCARD int pgq_autovac(pgq_client *c, bool rollback);
 
@@ -194,6 +209,14 @@ typedef void (*pgq_verify_fn)(void *ud, const char *problem);
  * divergences reported (0: as expected). */
 PGQ_NODISCARD int pgq_verify(pgq_client *c, bool expect_present,
                              pgq_verify_fn fn, void *ud, int *problems);
+/* Which PgQueuer release's shape the database has. */
+typedef struct pgq_schema_shape {
+    char name[16]; /* "1.3", "1.4-1.6" or "2.x"; "" when nothing is installed */
+    bool newest;   /* every object as pgq install creates it (PgQueuer 2.3) */
+} pgq_schema_shape;
+/* pgq_verify, judging divergences against the nearest known shape. */
+PGQ_NODISCARD int pgq_verify_shape(pgq_client *c, bool expect_present, pgq_verify_fn fn,
+                                   void *ud, int *problems, pgq_schema_shape *shape);
 
 /* ---- Jobs --------------------------------------------------------------- */
 
@@ -237,6 +260,11 @@ typedef struct pgq_new_job {
 typedef enum pgq_on_conflict {
     PGQ_CONFLICT_RAISE = 0, /* the whole batch fails with PGQ_EDEDUPE */
     PGQ_CONFLICT_SKIP,      /* conflicting positions get id 0 */
+    PGQ_CONFLICT_UPDATE_PRIORITY, /* PgQueuer's update_priority: the active
+                                     job holding the key gets the greater of
+                                     the two priorities, and its id is
+                                     returned for the position (nothing is
+                                     inserted or logged for it) */
 } pgq_on_conflict;
 
 /* Enqueues n jobs in one statement, writing `queued` log rows. ids (n
@@ -439,6 +467,96 @@ PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
                                        const pgq_list_failed_opts *opts,
                                        pgq_failed_set *out);
 
+/* ---- Reports (read-only views for operators) -----------------------------
+ *
+ * One generic result for every operator view, so that the CLI (`pgq stale`,
+ * `pgq jobs`, ...) and the web console show the same rows: a table of named
+ * columns whose cells are text (NULL for SQL NULL), each column typed so a
+ * printer knows what is a number, a time or embedded JSON. Kinds and their
+ * columns (PgQueuer's field names where PgQueuer has the view):
+ *
+ *   stale      picked jobs whose heartbeat is older than threshold_s:
+ *              id, priority, queue_manager_id, created, updated, heartbeat,
+ *              execute_after, status, entrypoint, seconds_since_heartbeat
+ *   workers    queue_manager_id, active_jobs, oldest_heartbeat,
+ *              newest_heartbeat, entrypoints (a JSON array)
+ *   backlog    entrypoint, queued_count, oldest_created, oldest_age_seconds,
+ *              avg_age_seconds
+ *   size       count, entrypoint, priority, status (the queue table)
+ *   throughput bucket_start, bucket_seconds, entrypoint, status, count,
+ *              per_second (log rows of the last window_s, newest bucket first)
+ *   log        id, created, job_id, status, priority, entrypoint, traceback
+ *              (JSON), aggregated (the log table, newest first)
+ *   jobs       id, priority, queue_manager_id, created, updated, heartbeat,
+ *              execute_after, status, entrypoint, dedupe_key, attempts,
+ *              payload_bytes, headers (JSON) (the queue table, newest first)
+ *   tables     table_name, persistence, estimated_rows, total_bytes,
+ *              table_bytes, index_bytes, total_size
+ *   schedules  id, expression, entrypoint, heartbeat, created, updated,
+ *              next_run, last_run, status
+ *
+ * Every report is one statement that reads through an index or the catalog
+ * (docs/reports.md gives the cost of each on a 1,000,000-row queue and log).
+ */
+typedef struct pgq_report pgq_report;
+
+typedef enum pgq_report_type {
+    PGQ_REPORT_TEXT = 0, /* plain text (may hold any character) */
+    PGQ_REPORT_INT,      /* a decimal integer */
+    PGQ_REPORT_NUMBER,   /* a decimal number, e.g. seconds or a rate */
+    PGQ_REPORT_TIME,     /* ISO-8601 UTC, "2026-12-07T06:44:51.123456Z" */
+    PGQ_REPORT_JSON,     /* JSON text (an array or object) */
+    PGQ_REPORT_BOOL,     /* "true" or "false" */
+} pgq_report_type;
+
+/* What to report; each kind reads only the fields it uses. Start from
+ * pgq_report_params_init() (or pass NULL for every default). */
+typedef struct pgq_report_params {
+    int limit;              /* most rows, 0..1000000; 0: the kind's default
+                               (jobs and log 25, the others every row) */
+    double threshold_s;     /* stale: heartbeat older than this (default 300) */
+    int64_t after_id;       /* jobs, log: the page just above this id (newer) */
+    int64_t before_id;      /* jobs, log: the page below this id (older);
+                               0: none for either */
+    const char *entrypoint; /* every kind but tables; NULL: all */
+    const char *status;     /* jobs, log, size, throughput: a job status
+                               name such as "failed"; NULL: all */
+    int64_t job_id;         /* log: only this job's rows; 0: all */
+    double window_s;        /* throughput: seconds back (0: 3600); log: only
+                               rows this recent (0: no bound) */
+    double bucket_s;        /* throughput: bucket width in seconds (0: 60) */
+} pgq_report_params;
+
+/* Sets the defaults: limit 0, threshold_s 300, everything else 0/NULL. */
+void pgq_report_params_init(pgq_report_params *p);
+
+/* The kinds this build knows, by index; NULL past the last one. Static. */
+const char *pgq_report_kind(size_t i);
+
+/* Runs one report. *out is set only on PGQ_OK; free it with
+ * pgq_report_free(). PGQ_EINVAL (an unknown kind or a parameter out of
+ * range, nothing sent to the server) leaves a message naming the field on
+ * the handle. Column names and types are there even when there is no row. */
+PGQ_NODISCARD int pgq_report_fetch(pgq_client *c, const char *kind,
+                                   const pgq_report_params *p, pgq_report **out);
+void pgq_report_free(pgq_report *r);
+
+size_t pgq_report_rows(const pgq_report *r);
+size_t pgq_report_cols(const pgq_report *r);
+/* Column name (static to the report); NULL when col is out of range. */
+const char *pgq_report_colname(const pgq_report *r, size_t col);
+pgq_report_type pgq_report_coltype(const pgq_report *r, size_t col);
+/* True for PGQ_REPORT_INT and PGQ_REPORT_NUMBER columns. */
+int pgq_report_is_numeric(const pgq_report *r, size_t col);
+/* A cell's text, owned by the report; NULL for SQL NULL or out of range. */
+const char *pgq_report_value(const pgq_report *r, size_t row, size_t col);
+
+/* The report as a JSON array of objects, one per row, keys in column order:
+ * numbers as JSON numbers, JSON columns embedded, booleans as true/false,
+ * NULL as null, text escaped; "[]" when there is no row. *out is malloc'd;
+ * free() it. */
+PGQ_NODISCARD int pgq_report_json(const pgq_report *r, char **out);
+
 /* ---- Worker (SPEC section 5) -------------------------------------------- */
 
 typedef struct pgq_worker pgq_worker;
@@ -460,15 +578,37 @@ bool pgq_job_ctx_cancelled(const pgq_job_ctx *ctx);
 /* The userdata given at registration. */
 void *pgq_job_ctx_userdata(const pgq_job_ctx *ctx);
 
+/* Ranges of the worker's options, checked by pgq_worker_new,
+ * pgq_worker_register and pgq_worker_run (which also sees changes made
+ * through pgq_worker_entrypoint_opts). A heartbeat_timeout or retry_timer
+ * below PGQ_HEARTBEAT_MIN cannot be honoured: the worker heartbeats every
+ * half of it, and one round trip, a busy server or a descheduled process
+ * takes longer than a few milliseconds, so healthy workers would take each
+ * other's jobs over. Durations stay below PGQ_SECONDS_MAX (about 31 years)
+ * and rates within PGQ_RATE_MIN..PGQ_RATE_MAX so that the timestamps the
+ * claim computes from now() stay within PostgreSQL's range. */
+#define PGQ_HEARTBEAT_MIN 1.0
+#define PGQ_SECONDS_MAX 1e9
+#define PGQ_RATE_MIN 1e-9 /* jobs per second: one per PGQ_SECONDS_MAX */
+#define PGQ_RATE_MAX 1e9
+/* Handler-requested retries (pgq_job_ctx_retry) of an entrypoint without
+ * max_attempts stop after this many runs in all. */
+#define PGQ_DEFAULT_RETRY_RUNS 10
+
 typedef struct pgq_entrypoint_opts {
     bool mark_as_failed;        /* hold final failures as `failed` */
-    double retry_timer;         /* seconds; 0: the worker's heartbeat timeout */
+    double retry_timer;         /* seconds; 0: the worker's heartbeat timeout;
+                                   else PGQ_HEARTBEAT_MIN..PGQ_SECONDS_MAX */
     int32_t concurrency_limit;  /* 0: unlimited */
-    double requests_per_second; /* 0: unlimited */
-    int max_attempts;           /* total runs incl. the first; 0 or 1: no retry */
-    double backoff_initial;     /* seconds; 0: 1 */
+    double requests_per_second; /* 0: unlimited; else PGQ_RATE_MIN..MAX */
+    int max_attempts;           /* total runs incl. the first, handler-requested
+                                   retries included; 0: failures are not
+                                   retried, handler-requested retries stop
+                                   after PGQ_DEFAULT_RETRY_RUNS runs; 1: no
+                                   retry at all */
+    double backoff_initial;     /* seconds; 0: 1; at most the backoff_max */
     double backoff_max;         /* seconds; 0: 300 */
-    double backoff_multiplier;  /* 0: 2 */
+    double backoff_multiplier;  /* 0: 2; else at least 1 */
     void *userdata;
 } pgq_entrypoint_opts;
 
@@ -488,21 +628,37 @@ typedef enum pgq_worker_mode {
     PGQ_MODE_DRAIN,             /* exit once nothing is queued or running */
 } pgq_worker_mode;
 
+#define PGQ_UNLIMITED (-1) /* pgq_worker_opts.max_concurrent_tasks: no cap */
+
 typedef struct pgq_worker_opts {
     int batch_size;             /* 0: 10 */
-    int max_concurrent_tasks;   /* handler threads; 0: 4 x batch_size cap 32 */
+    int max_concurrent_tasks;   /* hard cap on the jobs the worker holds
+                                   (picked by it: running, prefetched, or
+                                   waiting for their outcome to be recorded);
+                                   at least 2 x batch_size; 0: max(100,
+                                   2 x batch_size); PGQ_UNLIMITED: no cap */
+    int threads;                /* handler threads (jobs running at once); 0:
+                                   4 x batch_size, at most 32; never more
+                                   than max_concurrent_tasks */
     double dequeue_timeout;     /* seconds between idle polls; 0: 30 */
-    double heartbeat_timeout;   /* seconds; 0: 30 */
+    double heartbeat_timeout;   /* seconds; 0: 30; else at least
+                                   PGQ_HEARTBEAT_MIN */
     double shutdown_grace;      /* seconds; 0: 30 */
     int max_takeovers;          /* poison-job limit; 0: 3 */
     pgq_worker_mode mode;
     pgq_log_fn log;             /* NULL: silent */
     void *log_ud;
     pgq_log_level log_level;
+    bool shutdown_on_listener_failure; /* PgQueuer's option: when the LISTEN
+                                          connection fails, stop gracefully
+                                          and return PGQ_ECONNECT instead of
+                                          reconnecting */
 } pgq_worker_opts;
 
 PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,
                                  const pgq_worker_opts *opts);
+/* PGQ_EEXISTS when the entrypoint is already registered, PGQ_EINVAL for a
+ * bad name or option; pgq_worker_errmsg() then names the entrypoint. */
 PGQ_NODISCARD int pgq_worker_register(pgq_worker *w, const char *entrypoint,
                                       pgq_handler handler,
                                       const pgq_entrypoint_opts *opts);

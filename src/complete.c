@@ -222,8 +222,9 @@ int pgq_retry(pgq_client *c, const char *queue_manager_id, int64_t job_id, doubl
 }
 
 /* Runs heartbeat.sql or release.sql over ids picked by queue_manager_id. */
-static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
-                      const int64_t *ids, size_t n)
+/* Runs s for ids; *res (when not NULL) gets the result on success. */
+static int for_picked_res(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
+                          const int64_t *ids, size_t n, PGresult **res)
 {
     pgq__buf arr = {0};
     int rc;
@@ -239,15 +240,64 @@ static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
     }
     const char *values[2] = {queue_manager_id, arr.data};
     PGresult *r = pgq__exec(c, s, 2, values, NULL, NULL, &rc);
-    PQclear(r);
+    if (res && rc == PGQ_OK)
+        *res = r;
+    else
+        PQclear(r);
     pgq__buf_free(&arr);
+    return rc;
+}
+
+static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
+                      const int64_t *ids, size_t n)
+{
+    return for_picked_res(c, s, queue_manager_id, ids, n, NULL);
+}
+
+/* Column col of the heartbeat's one row as a malloc'd id array; NULL for
+ * SQL NULL. */
+static int beat_ids(pgq_client *c, PGresult *r, int col, int64_t **out, size_t *n)
+{
+    if (PQgetisnull(r, 0, col))
+        return PGQ_OK;
+    int rc = pgq__parse_int8_array(PQgetvalue(r, 0, col), out, n);
+    return rc == PGQ_OK ? PGQ_OK : pgq__fail(c, rc, "out of memory");
+}
+
+int pgq__heartbeat_ex(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                      size_t n, pgq__beat *beat)
+{
+    PGresult *r = NULL;
+    if (beat)
+        *beat = (pgq__beat){0};
+    int rc = for_picked_res(c, PGQ__HEARTBEAT, queue_manager_id, ids, n, &r);
+    if (rc != PGQ_OK || !r || !beat) {
+        PQclear(r);
+        return rc;
+    }
+    if (PQntuples(r) == 1 && PQnfields(r) == 3) {
+        rc = beat_ids(c, r, 1, &beat->owned, &beat->n_owned);
+        /* Not one touched: array_agg over no rows is NULL too. */
+        if (rc == PGQ_OK && !beat->owned && strtoll(PQgetvalue(r, 0, 0), NULL, 10) == 0) {
+            beat->owned = malloc(sizeof *beat->owned);
+            rc = beat->owned ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
+        }
+        if (rc == PGQ_OK)
+            rc = beat_ids(c, r, 2, &beat->cancel, &beat->n_cancel);
+    }
+    PQclear(r);
+    if (rc != PGQ_OK) {
+        free(beat->owned);
+        free(beat->cancel);
+        *beat = (pgq__beat){0};
+    }
     return rc;
 }
 
 int pgq_heartbeat(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
                   size_t n)
 {
-    return for_picked(c, PGQ__HEARTBEAT, queue_manager_id, ids, n);
+    return pgq__heartbeat_ex(c, queue_manager_id, ids, n, NULL);
 }
 
 int pgq_release(pgq_client *c, const char *queue_manager_id, const int64_t *ids, size_t n)

@@ -23,6 +23,10 @@ void pgq_config_from_env(pgq_config *cfg)
         cfg->schema = env_nonempty("PGQUEUER_SCHEMA");
     if (!cfg->application_name)
         cfg->application_name = env_nonempty("PGQUEUER_APPLICATION_NAME");
+    if (!cfg->no_prepare) {
+        const char *p = env_nonempty("PGQ_PREPARE");
+        cfg->no_prepare = p && strcmp(p, "off") == 0;
+    }
     if (!cfg->connect_timeout) {
         const char *t = env_nonempty("PGQUEUER_CONNECT_TIMEOUT");
         if (t)
@@ -49,6 +53,45 @@ int pgq_config_validate(const pgq_config *cfg, char *err, size_t errlen)
     return pgq__names_init(&n, cfg, err, errlen);
 }
 
+/* PostgreSQL's reserved keywords (pg_get_keywords() catcode R and T): as an
+ * unquoted schema name, which is how PgQueuer writes it, each is a syntax
+ * error, so PgQueuer could never use such a schema. */
+static const char *const reserved[] = {
+    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",
+    "authorization", "binary", "both", "case", "cast", "check", "collate", "collation",
+    "column", "concurrently", "constraint", "create", "cross", "current_catalog",
+    "current_date", "current_role", "current_schema", "current_time", "current_timestamp",
+    "current_user", "default", "deferrable", "desc", "distinct", "do", "else", "end",
+    "except", "false", "fetch", "for", "foreign", "freeze", "from", "full", "grant",
+    "group", "having", "ilike", "in", "initially", "inner", "intersect", "into", "is",
+    "isnull", "join", "lateral", "leading", "left", "like", "limit", "localtime",
+    "localtimestamp", "natural", "not", "notnull", "null", "offset", "on", "only", "or",
+    "order", "outer", "overlaps", "placing", "primary", "references", "returning", "right",
+    "select", "session_user", "similar", "some", "symmetric", "table", "tablesample", "then",
+    "to", "trailing", "true", "union", "unique", "user", "using", "variadic", "verbose",
+    "when", "where", "window", "with"};
+
+static bool is_reserved(const char *s)
+{
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcmp(reserved[i], s) == 0)
+            return true;
+    return false;
+}
+
+static bool has_upper(const char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            return true;
+    return false;
+}
+
+/* PgQueuer writes names unquoted, so PostgreSQL folds them to lower case,
+ * while its catalog checks compare the name as given. pgq addresses the
+ * objects PgQueuer's statements address: a schema is lower-cased as PgQueuer
+ * itself does; a prefix with capitals is refused, because PgQueuer's own
+ * start-up check could never find the tables its install made with it. */
 int pgq__names_init(pgq__names *n, const pgq_config *cfg, char *err, size_t errlen)
 {
     const char *prefix = cfg && cfg->prefix ? cfg->prefix : "";
@@ -70,8 +113,28 @@ int pgq__names_init(pgq__names *n, const pgq_config *cfg, char *err, size_t errl
                      schema);
         return PGQ_EINVAL;
     }
+    if (*prefix && has_upper(prefix)) {
+        if (err)
+            snprintf(err, errlen,
+                     "invalid prefix '%s': PgQueuer does not quote names, so its tables "
+                     "would be lower-case while its checks look for '%spgqueuer'; use "
+                     "lower case",
+                     prefix, prefix);
+        return PGQ_EINVAL;
+    }
     snprintf(n->prefix, sizeof n->prefix, "%s", prefix);
     snprintf(n->schema, sizeof n->schema, "%s", schema);
+    for (char *p = n->schema; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    if (n->schema[0] && is_reserved(n->schema)) {
+        if (err)
+            snprintf(err, errlen,
+                     "invalid schema '%s': a reserved word, which PgQueuer (writing "
+                     "names unquoted) cannot use",
+                     schema);
+        return PGQ_EINVAL;
+    }
     snprintf(n->channel, sizeof n->channel, "%sch_pgqueuer", prefix);
     return PGQ_OK;
 }

@@ -96,6 +96,8 @@ typedef enum pgq__stmt {
     PGQ__BULK,
     PGQ__CLAIM_LOCK,
     PGQ__COMPLETE_OK,
+    PGQ__STATS_FOLD,
+    PGQ__ENQUEUE_UPDATE_PRIORITY,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
@@ -105,7 +107,28 @@ struct pgq_client {
     char *errmsg;               /* "" when none */
     char sqlstate[6];
     bool prepared[PGQ__STMT_COUNT];
+    bool no_prepare;             /* send statements unnamed (poolers) */
+    char *sql[PGQ__STMT_COUNT]; /* rendered statements, NULL until used */
+    int shape; /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
 };
+
+/* Folds the log into the statistics under PgQueuer's advisory lock
+ * (stats_fold.sql); *folded may be NULL. */
+int pgq__stats_fold(pgq_client *c, long long *folded);
+
+/* ---- Schema shape (shape.c) ------------------------------------------------ */
+
+enum { PGQ__SHAPE_KNOWN = 1, PGQ__SHAPE_SLOT = 2, PGQ__SHAPE_CANCEL = 4 };
+/* The queue table's shape bits, read on first use per connection. */
+int pgq__shape(pgq_client *c);
+/* Whether a template has shape-marked lines. */
+bool pgq__shape_marked(const char *tmpl);
+/* The template's lines for shape (see shape.c); malloc'd, NULL on oom. */
+char *pgq__shape_filter(const char *tmpl, int shape);
+
+/* Forgets what belonged to a lost connection: prepared statements, the
+ * schema shape and the SQL rendered for it. */
+void pgq__forget_session(pgq_client *c);
 
 /* Records an error on the handle and returns code. */
 int pgq__fail(pgq_client *c, int code, const char *fmt, ...) PGQ_PRINTF(3, 4);
@@ -128,22 +151,44 @@ PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams,
                     const char *const *values, const int *lengths,
                     const int *formats, int *rc);
 
-/* Prepares s on this connection unless already done, and writes its
- * statement name (at least 16 bytes) for PQsendQueryPrepared, e.g. in
- * pipeline mode where pgq__exec cannot be used. */
-int pgq__prepare(pgq_client *c, pgq__stmt s, char *name);
+/* Makes s ready for pgq__send, e.g. in pipeline mode where pgq__exec
+ * cannot be used: prepares it on this connection unless already done (or,
+ * with prepared statements off, only renders it). */
+int pgq__prepare(pgq_client *c, pgq__stmt s);
+/* Queues s as PQsendQueryPrepared, or PQsendQueryParams with its SQL when
+ * prepared statements are off; returns libpq's 1 (queued) or 0. Only after
+ * pgq__prepare(c, s) succeeded. */
+int pgq__send(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,
+              const int *lengths, const int *formats);
 
 /* Runs a rendered template script statement by statement (autocommit). */
 int pgq__exec_script(pgq_client *c, const char *tmpl);
 /* Runs one plain SQL command without parameters. */
 int pgq__exec_command(pgq_client *c, const char *sql);
 
+/* What a heartbeat learnt besides touching the rows. owned: NULL when all
+ * of the ids are still picked by the worker (the usual case), else a
+ * malloc'd array of those that are (n_owned of them, maybe 0). cancel: a
+ * malloc'd array of the ids whose cancel was requested in their row
+ * (PgQueuer 2.3's cancel_requested), NULL when none. */
+typedef struct pgq__beat {
+    int64_t *owned;
+    size_t n_owned;
+    int64_t *cancel;
+    size_t n_cancel;
+} pgq__beat;
+
+/* pgq_heartbeat that fills *beat (which may be NULL); free its arrays. */
+int pgq__heartbeat_ex(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                      size_t n, pgq__beat *beat);
+
 /* ---- Result conversion --------------------------------------------------- */
 
 /* Converts rows of a job-shaped result (columns named as in the queue table;
  * timestamps as epoch seconds) into a job set. */
 int pgq__jobs_from_result(const PGresult *r, pgq_job_set *out);
-/* Decodes a text bytea value ("\x..." hex) into a malloc'd buffer. */
+/* Decodes a text bytea value (hex "\x..." or the escape format) into a
+ * malloc'd buffer. */
 int pgq__bytea_decode(const char *text, unsigned char **out, size_t *len);
 /* Parses a "{...}" int8 array text into ids; *out malloc'd. */
 int pgq__parse_int8_array(const char *text, int64_t **out, size_t *n);
@@ -159,6 +204,9 @@ typedef struct pgq__batch {
     bool has_null[PGQ__BATCH_COLS];
     int32_t n;
 } pgq__batch;
+
+/* True if text is valid job headers: a JSON object or null (headers.c). */
+bool pgq__headers_ok(const char *text);
 
 /* Validates job (index names it in the message) and appends it. */
 int pgq__batch_add(pgq_client *c, pgq__batch *b, const pgq_new_job *job,

@@ -7,7 +7,9 @@
  * (install, uninstall, durability, autovac) are wrapped in BEGIN/COMMIT here,
  * so the printed SQL and the executed SQL are the same text. The upgrade runs
  * unwrapped, statement by statement, because enum values added with
- * ALTER TYPE ... ADD VALUE cannot be used in the transaction that adds them.
+ * ALTER TYPE ... ADD VALUE cannot be used in the transaction that adds them;
+ * a digest of the catalog taken around each statement tells which of them
+ * changed anything (upgrade_fingerprint.sql).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,12 +68,34 @@ static void install_template(pgq__buf *b, const pgq__names *n, const pgq_sql_opt
     pgq__buf_puts(b, "\n\nCOMMIT;\n");
 }
 
+/* The CREATE FUNCTION statement of notify_function.sql, without its
+ * comment header or final semicolon (upgrade.sql EXECUTEs it). */
+static char *function_body(void)
+{
+    const char *from = strstr(pgq__sql_notify_function, "CREATE OR REPLACE FUNCTION");
+    if (!from)
+        return NULL;
+    size_t len = strlen(from);
+    while (len && (from[len - 1] == '\n' || from[len - 1] == ' ' || from[len - 1] == ';'))
+        len--;
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, from, len);
+        s[len] = '\0';
+    }
+    return s;
+}
+
 /* Renders a template after splicing in the shared trigger function. */
 static char *render_with_function(const pgq__names *n, const char *tmpl)
 {
+    char *body = function_body();
     char *full = replace_all(tmpl, "{NOTIFY_FUNCTION}", pgq__sql_notify_function);
-    char *sql = full ? pgq__render(n, full) : NULL;
+    char *full2 = full && body ? replace_all(full, "{NOTIFY_FUNCTION_BODY}", body) : NULL;
+    char *sql = full2 ? pgq__render(n, full2) : NULL;
+    free(body);
     free(full);
+    free(full2);
     return sql;
 }
 
@@ -97,7 +121,12 @@ static char *build_script(const pgq__names *n, pgq_sql_kind kind, const pgq_sql_
     if (kind == PGQ_SQL_INSTALL) {
         install_template(&t, n, o);
     } else if (kind == PGQ_SQL_UPGRADE) {
-        pgq__buf_puts(&t, pgq__sql_upgrade);
+        char *u = replace_all(pgq__sql_upgrade, "{WIDEN_ID}",
+                              o->no_widen_id ? "" : pgq__sql_upgrade_widen);
+        pgq__buf_puts(&t, u ? u : "");
+        if (!u)
+            t.oom = true;
+        free(u);
     } else {
         const char *body = kind == PGQ_SQL_UNINSTALL    ? pgq__sql_uninstall
                            : kind == PGQ_SQL_DURABILITY ? durability_tmpl(o->durability)
@@ -107,7 +136,7 @@ static char *build_script(const pgq__names *n, pgq_sql_kind kind, const pgq_sql_
     }
     char *sql = pgq__buf_cstr(&t) ? render_with_function(n, t.data) : NULL;
     pgq__buf_free(&t);
-    if (sql && kind == PGQ_SQL_INSTALL)
+    if (sql && (kind == PGQ_SQL_INSTALL || kind == PGQ_SQL_UPGRADE))
         sql = apply_durability(sql, o->durability);
     return sql;
 }
@@ -308,9 +337,101 @@ int pgq_install(pgq_client *c, const pgq_sql_opts *opts)
 
 int pgq_uninstall(pgq_client *c) { return run_kind(c, PGQ_SQL_UNINSTALL, NULL); }
 
-int pgq_upgrade(pgq_client *c)
+/* The digest of upgrade_fingerprint.sql into out (33 bytes). */
+static int fingerprint(pgq_client *c, const char *sql, char out[33])
 {
+    PGresult *r = PQexec(c->conn, sql);
+    int rc = pgq__check(c, r);
+    if (rc == PGQ_OK && (PQntuples(r) != 1 || PQnfields(r) != 1))
+        rc = pgq__fail(c, PGQ_ESQL, "unexpected result from the upgrade digest");
+    if (rc == PGQ_OK)
+        snprintf(out, 33, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+/* Runs one upgrade statement; *changed when it moved the digest or rows. In
+ * a plan, a statement PostgreSQL refuses inside the plan's transaction (an
+ * enum value added there cannot be used yet) is rolled back to its
+ * savepoint and counted as needed. */
+static int upgrade_step(pgq_client *c, const char *stmt, const char *fp_sql, char fp[33],
+                        bool plan, bool *changed)
+{
+    char after[33];
+    *changed = false;
+    if (plan)
+        PQclear(PQexec(c->conn, "SAVEPOINT pgq_upgrade_step"));
+    PGresult *r = PQexec(c->conn, stmt);
+    int rc = pgq__check(c, r);
+    const char *rows = rc == PGQ_OK ? PQcmdTuples(r) : "";
+    bool touched_rows = rows[0] && strcmp(rows, "0") != 0;
+    PQclear(r);
+    if (rc != PGQ_OK && plan) {
+        PQclear(PQexec(c->conn, "ROLLBACK TO SAVEPOINT pgq_upgrade_step"));
+        pgq__clear_error(c);
+        *changed = true;
+        return PGQ_OK;
+    }
+    if (rc != PGQ_OK)
+        return rc;
+    if ((rc = fingerprint(c, fp_sql, after)) != PGQ_OK)
+        return rc;
+    *changed = touched_rows || strcmp(after, fp) != 0;
+    memcpy(fp, after, 33);
+    return PGQ_OK;
+}
+
+/* Session advisory lock serialising upgrades of this queue table. */
+static int upgrade_lock(pgq_client *c, bool take)
+{
+    char *sql = pgq__render(&c->names, take
+        ? "SELECT pg_advisory_lock(hashtext({LQ:pgqueuer}), hashtext('pgq upgrade'))"
+        : "SELECT pg_advisory_unlock(hashtext({LQ:pgqueuer}), hashtext('pgq upgrade'))");
+    if (!sql)
+        return pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    PGresult *r = PQexec(c->conn, sql);
+    free(sql);
+    int rc = pgq__check(c, r);
+    PQclear(r);
+    return rc;
+}
+
+static int upgrade_statements(pgq_client *c, const char *sql, bool plan, pgq_upgrade_fn fn,
+                              void *ud, int *applied)
+{
+    char fp[33];
+    char *fp_sql = pgq__render(&c->names, pgq__sql_upgrade_fingerprint);
+    if (!fp_sql)
+        return pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    int rc = fingerprint(c, fp_sql, fp);
+    const char *pos = sql;
+    char *stmt;
+    while (rc == PGQ_OK && (stmt = pgq__next_statement(&pos)) != NULL) {
+        bool changed = false;
+        rc = upgrade_step(c, stmt, fp_sql, fp, plan, &changed);
+        if (rc == PGQ_OK && changed) {
+            (*applied)++;
+            if (fn)
+                fn(ud, stmt);
+        }
+        free(stmt);
+    }
+    free(fp_sql);
+    return rc;
+}
+
+int pgq_upgrade_run(pgq_client *c, const pgq_sql_opts *opts, bool plan_only,
+                    pgq_upgrade_fn fn, void *ud, int *applied)
+{
+    static const pgq_sql_opts defaults = {0};
     PGresult *r = NULL;
+    int count = 0;
+    if (applied)
+        *applied = 0;
+    if (!opts)
+        opts = &defaults;
+    if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+        return pgq__fail(c, PGQ_ESTATE, "upgrade: run it outside a transaction");
     int rc = presence(c, &r);
     if (rc == PGQ_OK && !present(r, P_QUEUE)) {
         char name[160];
@@ -322,8 +443,30 @@ int pgq_upgrade(pgq_client *c)
     PQclear(r);
     if (rc != PGQ_OK)
         return rc;
-    return run_kind(c, PGQ_SQL_UPGRADE, NULL);
+    char *sql = build_script(&c->names, PGQ_SQL_UPGRADE, opts);
+    if (!sql)
+        return pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    char *old = quiet_notices(c);
+    rc = upgrade_lock(c, true);
+    if (rc == PGQ_OK) {
+        if (plan_only)
+            PQclear(PQexec(c->conn, "BEGIN"));
+        rc = upgrade_statements(c, sql, plan_only, fn, ud, &count);
+        if (plan_only || rc != PGQ_OK)
+            rollback_if_open(c);
+        if (rc == PGQ_OK)
+            rc = upgrade_lock(c, false);
+        else /* keep the statement's error: the session ends the lock anyway */
+            PQclear(PQexec(c->conn, "SELECT pg_advisory_unlock_all()"));
+    }
+    free(sql);
+    restore_notices(c, old);
+    if (applied)
+        *applied = count;
+    return rc;
 }
+
+int pgq_upgrade(pgq_client *c) { return pgq_upgrade_run(c, NULL, false, NULL, NULL, NULL); }
 
 int pgq_set_durability(pgq_client *c, pgq_durability d)
 {

@@ -1,20 +1,41 @@
 /*
  * verify.c: compares the database with the schema contract. The contract and
  * the catalog description are both produced by verify_objects.sql as rows of
- * (key, expected, actual, optional); this file turns the rows that disagree
- * into one message each.
+ * (key, expected, actual, optional, since, alt, alt_outdated, shape); this
+ * file names the shape (the PgQueuer release band whose markers the database
+ * has), judges each fact against that band and turns the rows that disagree
+ * into one message each. Within a band, a fact added by a later release of
+ * the band is optional: a 1.4 database has no 1.6 index and is no less a
+ * 1.4-1.6 shape.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-enum { V_KEY, V_EXPECTED, V_ACTUAL, V_OPTIONAL, V_COUNT };
+enum { V_KEY, V_EXPECTED, V_ACTUAL, V_OPTIONAL, V_SINCE, V_ALT, V_ALT_OUTDATED, V_SHAPE, V_COUNT };
+
+/* The release bands verify names: lowest and highest release of each. */
+typedef struct band {
+    int lo, hi;
+    const char *name;
+} band;
+
+static band band_of(int shape)
+{
+    if (shape >= 20)
+        return (band){20, 23, "2.x"};
+    if (shape >= 14)
+        return (band){14, 16, "1.4-1.6"};
+    return (band){13, 13, "1.3"};
+}
 
 typedef struct report {
     pgq_verify_fn fn;
     void *ud;
     int count;
+    band b;
+    bool newest; /* stays true while every fact is as install makes it */
 } report;
 
 static void say(report *rep, pgq__buf *msg)
@@ -31,22 +52,41 @@ static const char *value(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
-/* With the schema expected present: missing, unexpected or different. */
+static bool flag(const PGresult *r, int row, int col)
+{
+    return strcmp(PQgetvalue(r, row, col), "t") == 0;
+}
+
+/* With the schema expected present: missing, unexpected or different, as
+ * judged for the database's band. */
 static void check_present(report *rep, const PGresult *r, int row, pgq__buf *msg)
 {
     const char *key = value(r, row, V_KEY), *want = value(r, row, V_EXPECTED),
-               *have = value(r, row, V_ACTUAL);
-    bool optional = strcmp(PQgetvalue(r, row, V_OPTIONAL), "t") == 0;
+               *have = value(r, row, V_ACTUAL), *alt = value(r, row, V_ALT);
+    int since = atoi(PQgetvalue(r, row, V_SINCE));
+    /* Later in the band, or after it: not required of this shape. */
+    bool optional = flag(r, row, V_OPTIONAL) || since > rep->b.lo;
     if (want && have && strcmp(want, have) == 0)
         return;
+    if (want && have && alt && strcmp(alt, have) == 0) {
+        if (flag(r, row, V_ALT_OUTDATED))
+            rep->newest = false;
+        return;
+    }
+    if (want && !have && !flag(r, row, V_OPTIONAL))
+        rep->newest = false;
     if (want && !have && optional)
         return;
-    if (want && !have)
+    if (want && have && since > rep->b.hi)
+        pgq__buf_printf(msg, "unexpected %s in a PgQueuer %s shape (PgQueuer %d.%d added it)",
+                        key, rep->b.name, since / 10, since % 10);
+    else if (want && !have)
         pgq__buf_printf(msg, "missing %s (%s)", key, want);
     else if (!want)
         pgq__buf_printf(msg, "unexpected %s: %s", key, have);
     else
         pgq__buf_printf(msg, "%s: expected %s, found %s", key, want, have);
+    rep->newest = false;
     say(rep, msg);
 }
 
@@ -108,14 +148,27 @@ static bool nothing_installed(const PGresult *r)
 int pgq_verify(pgq_client *c, bool expect_present, pgq_verify_fn fn, void *ud,
                int *problems)
 {
-    report rep = {fn, ud, 0};
+    pgq_schema_shape shape;
+    return pgq_verify_shape(c, expect_present, fn, ud, problems, &shape);
+}
+
+int pgq_verify_shape(pgq_client *c, bool expect_present, pgq_verify_fn fn, void *ud,
+                     int *problems, pgq_schema_shape *shape)
+{
+    report rep = {fn, ud, 0, {13, 13, "1.3"}, true};
     pgq__buf msg = {0};
     int rc;
     *problems = 0;
+    memset(shape, 0, sizeof *shape);
     PGresult *r = run_query(c, &rc);
     if (!r)
         return rc;
-    if (expect_present && nothing_installed(r)) {
+    bool none = nothing_installed(r);
+    if (PQntuples(r) > 0)
+        rep.b = band_of(atoi(PQgetvalue(r, 0, V_SHAPE)));
+    if (!none)
+        snprintf(shape->name, sizeof shape->name, "%s", rep.b.name);
+    if (expect_present && none) {
         /* One line instead of one per column of every missing table. */
         pgq__buf_printf(&msg, "missing every object: no pgq schema in database %s "
                               "(run pgq install)", PQdb(c->conn));
@@ -131,5 +184,6 @@ int pgq_verify(pgq_client *c, bool expect_present, pgq_verify_fn fn, void *ud,
     PQclear(r);
     pgq__buf_free(&msg);
     *problems = rep.count;
+    shape->newest = !none && rep.b.lo == 20 && rep.newest && rep.count == 0;
     return PGQ_OK;
 }

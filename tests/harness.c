@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "leakcheck.h"
 
 static const char *current;
 
@@ -46,6 +47,13 @@ int th_main(const th_case *cases, size_t n, int argc, char **argv)
             alarm((unsigned)limit);
             cases[i].fn();
             fflush(NULL);
+            /* _exit skips LeakSanitizer's atexit check, so run it here:
+             * a case that leaks fails in the ASan lane. */
+            if (th_leak_check()) {
+                printf("# %s: LeakSanitizer found leaks (the report is above)\n",
+                       cases[i].name);
+                _exit(1);
+            }
             _exit(0);
         }
         int status = 0;

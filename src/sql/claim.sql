@@ -3,8 +3,9 @@
 -- seconds (> 0), $4 int4[] concurrency_limit (0: none), $5 float8[]
 -- requests_per_second (0: none), $6 uuid queue_manager_id, $7 int
 -- max_takeovers.
--- Queued jobs are due when execute_after < now(); each entrypoint takes
--- them by priority DESC, id ASC, at most its free slots: the concurrency
+-- Queued jobs are due when execute_after <= now(); each entrypoint takes
+-- them as PgQueuer 2.3 does, by priority DESC, then the job due first, then
+-- the lowest id, at most its free slots: the concurrency
 -- limit minus the rows picked now (counted from the table, across every
 -- worker), and the rate budget minus its `picked` log rows of the rate
 -- window. claim_lock.sql runs first in the same transaction for limited
@@ -14,6 +15,15 @@
 -- slot passes to the new one. A stale job already picked $7 times since
 -- its latest `queued` log row is poison: it is held as `failed` with a
 -- record instead of being picked again. Every change gets its log row.
+-- Lines marked --@slot are used where the table has PgQueuer 1.4's `slot`
+-- column (--@noslot where it has not; client.c filters them): a claim of
+-- a limited entrypoint gives each job a free slot number 0..limit-1 that
+-- no picked row of the entrypoint holds, so pgq and PgQueuer workers share
+-- one limit through pgqueuer_picked_slot_idx; an unlimited claim writes
+-- NULL (clearing a slot a queued row may have kept), a take-over keeps the
+-- job's slot and a poison hold clears it. A PgQueuer worker does not take
+-- claim_lock, so a race for a slot can still end in a unique violation
+-- there: claim.c turns it into an empty claim.
 -- Returns the picked jobs, priority DESC, id ASC, timestamps as epoch
 -- seconds (float8: date_part, which formats far faster than the numeric of
 -- extract, and the client reads a double anyway).
@@ -47,15 +57,25 @@ slots AS (
               AND l.created < now() + interval '1 day')) END) AS free
     FROM params p
 ),
+free_slots AS ( --@slot
+    SELECT p.entrypoint, n.slot, row_number() OVER (PARTITION BY p.entrypoint ORDER BY n.slot) AS k --@slot
+    FROM params p --@slot
+    CROSS JOIN LATERAL generate_series(0, p.concurrency_limit - 1) AS n(slot) --@slot
+    WHERE p.concurrency_limit > 0 --@slot
+      AND n.slot NOT IN (SELECT r.slot FROM {Q:pgqueuer} r --@slot
+                         WHERE r.entrypoint = p.entrypoint AND r.status = 'picked' AND r.slot IS NOT NULL) --@slot
+), --@slot
 queued AS (
-    SELECT c.id, c.priority
+    SELECT c.id, c.priority, s.entrypoint, --@slot
+           row_number() OVER (PARTITION BY s.entrypoint ORDER BY c.priority DESC, c.execute_after, c.id) AS k --@slot
+    SELECT c.id, c.priority --@noslot
     FROM slots s
     CROSS JOIN LATERAL (
-        SELECT q.id, q.priority
+        SELECT q.id, q.priority, q.execute_after
         FROM {Q:pgqueuer} q
         WHERE q.entrypoint = s.entrypoint AND q.status = 'queued'
-          AND q.execute_after < now()
-        ORDER BY q.priority DESC, q.id ASC
+          AND q.execute_after <= now()
+        ORDER BY q.priority DESC, q.execute_after, q.id
         LIMIT s.free
         FOR UPDATE SKIP LOCKED
     ) c
@@ -82,9 +102,12 @@ judged AS (
     FROM stale s
 ),
 chosen AS (
-    SELECT id, priority, picks >= $7::int AS poison, old_qm, picks, 0 AS rank FROM judged
+    SELECT id, priority, picks >= $7::int AS poison, old_qm, picks, 0 AS rank FROM judged --@noslot
+    SELECT id, priority, picks >= $7::int AS poison, old_qm, picks, 0 AS rank, true AS keep_slot, NULL::bigint AS slot FROM judged --@slot
     UNION ALL
-    SELECT id, priority, false, NULL::uuid, 0, 1 FROM queued
+    SELECT id, priority, false, NULL::uuid, 0, 1 FROM queued --@noslot
+    SELECT q.id, q.priority, false, NULL::uuid, 0, 1, false, f.slot --@slot
+    FROM queued q LEFT JOIN free_slots f ON f.entrypoint = q.entrypoint AND f.k = q.k --@slot
     ORDER BY rank, priority DESC, id
     LIMIT $1::int
 ),
@@ -93,6 +116,7 @@ updated AS (
     SET status = CASE WHEN c.poison THEN 'failed'::{Q:pgqueuer_status} ELSE 'picked'::{Q:pgqueuer_status} END,
         queue_manager_id = CASE WHEN c.poison THEN NULL ELSE $6::uuid END,
         heartbeat = CASE WHEN c.poison THEN q.heartbeat ELSE now() END,
+        slot = CASE WHEN c.poison THEN NULL WHEN c.keep_slot THEN q.slot ELSE c.slot END, --@slot
         updated = now()
     FROM chosen c
     WHERE q.id = c.id AND q.id = ANY (ARRAY(SELECT id FROM chosen))

@@ -22,7 +22,10 @@
 -- successful/exception/canceled delete the row; failed holds it with
 -- queue_manager_id NULL; queued puts it back after retry_delay with
 -- attempts + 1. Each resolved job gets one log row; exception, failed and
--- retry rows carry the error record of SPEC 3.3. A retry is an UPDATE,
+-- retry rows carry the error record of SPEC 3.3; a retry's
+-- additional_context is PgQueuer's: attempt (the attempts before this
+-- retry), retry_delay as Python prints a timedelta (0:00:00.010000,
+-- 1 day, 2:03:04) and reason. A retry is an UPDATE,
 -- which the trigger does not announce, so the statement sends the
 -- table_changed_event itself. Returns: resolved, notified.
 
@@ -35,7 +38,10 @@ WITH deleted AS (
 ),
 held AS (
     UPDATE {Q:pgqueuer} q
-    SET status = 'failed', queue_manager_id = NULL, updated = now()
+    SET status = 'failed', queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
+        priority = q.priority
     WHERE 'failed' = ANY ($3::text[]) AND q.id = ANY ($2::bigint[])
       AND ($3::text[])[array_position($2::bigint[], q.id)] = 'failed'
       AND q.status = (SELECT 'picked'::{Q:pgqueuer_status}) AND q.queue_manager_id IS NOT DISTINCT FROM $1::uuid
@@ -44,6 +50,8 @@ held AS (
 retried AS (
     UPDATE {Q:pgqueuer} q
     SET status = 'queued', queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
         execute_after = now() + make_interval(secs => ($4::float8[])[array_position($2::bigint[], q.id)]),
         attempts = q.attempts + 1
     WHERE 'queued' = ANY ($3::text[]) AND q.id = ANY ($2::bigint[])
@@ -70,7 +78,11 @@ logged AS (
             'additional_context', jsonb_build_object(
                 'entrypoint', r.entrypoint, 'queue_manager_id', $1::uuid)
               || CASE WHEN r.outcome = 'queued' THEN jsonb_build_object(
-                    'attempt', r.attempts, 'retry_delay', r.retry_delay,
+                    'attempt', r.attempts - 1,
+                    'retry_delay', (SELECT CASE WHEN x.us >= 86400000000 THEN (x.us / 86400000000) || ' day' || CASE WHEN x.us / 86400000000 <> 1 THEN 's' ELSE '' END || ', ' ELSE '' END
+                   || (x.us / 3600000000 % 24) || ':' || lpad((x.us / 60000000 % 60)::text, 2, '0') || ':' || lpad((x.us / 1000000 % 60)::text, 2, '0')
+                   || CASE WHEN x.us % 1000000 <> 0 THEN '.' || lpad((x.us % 1000000)::text, 6, '0') ELSE '' END
+                FROM (SELECT round(greatest(r.retry_delay, 0) * 1000000)::bigint AS us) x),
                     'reason', coalesce(r.error_message, 'retry requested'))
                  ELSE '{}'::jsonb END)
         END

@@ -1,13 +1,14 @@
 -- log_stats: $1 float8 seconds (<= 0: all). Rolls unaggregated log rows
 -- into per-second statistics buckets (upsert adding counts) and flags them,
--- under a transaction advisory lock so concurrent callers neither block nor
+-- under PgQueuer's transaction advisory lock (see stats_fold.sql) so
+-- concurrent callers neither block nor
 -- deadlock on the log; the loser just skips the roll-up. Counting the rows
 -- the UPDATE actually flagged (RETURNING) keeps a racing roll-up from
 -- counting a row twice. The buckets returned are the statement's snapshot of
 -- the statistics plus the log rows not yet rolled up, which is exactly what
 -- the table holds once the roll-up commits.
 WITH lock AS (
-    SELECT pg_try_advisory_xact_lock(hashtext({LQ:pgqueuer_statistics})) AS got
+    SELECT pg_try_advisory_xact_lock(hashtext({UQ:pgqueuer_statistics})) AS got
 ),
 flagged AS (
     UPDATE {Q:pgqueuer_log}

@@ -20,7 +20,10 @@ locked AS (
 ),
 held AS (
     UPDATE {Q:pgqueuer} q
-    SET status = 'failed', queue_manager_id = NULL, updated = now()
+    SET status = 'failed', queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
+        priority = q.priority
     FROM locked l
     WHERE q.id = l.id AND l.status IN ('queued', 'picked')
       AND q.status IN ('queued', 'picked')

@@ -8,7 +8,10 @@
 
 WITH released AS (
     UPDATE {Q:pgqueuer} q
-    SET status = 'queued', queue_manager_id = NULL, updated = now()
+    SET status = 'queued', queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
+        priority = q.priority
     WHERE q.id = ANY ($2::bigint[]) AND q.status = (SELECT 'picked'::{Q:pgqueuer_status})
       AND q.queue_manager_id IS NOT DISTINCT FROM $1::uuid
     RETURNING q.id, q.priority, q.entrypoint

@@ -40,6 +40,8 @@ moved AS (
     UPDATE {Q:pgqueuer} q
     SET status = 'queued', execute_after = now(), attempts = 0,
         queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
         payload = CASE WHEN $3::boolean THEN $4::bytea ELSE q.payload END
     FROM judged j
     WHERE q.id = j.id AND j.status = 'failed' AND NOT j.key_taken

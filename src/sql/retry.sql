@@ -2,12 +2,15 @@
 -- $2 bigint job id, $3 float8 delay in seconds, $4 text reason (NULL:
 -- "retry requested"). execute_after = now() + delay, attempts + 1,
 -- queue_manager_id NULL, a `queued` log row with the retry record of
--- SPEC 3.3, and a table_changed_event (UPDATEs do not fire one). A job not
+-- SPEC 3.3 (additional_context as PgQueuer writes it: attempt before the
+-- increment, retry_delay as Python prints a timedelta), and a table_changed_event (UPDATEs do not fire one). A job not
 -- picked by $1 is left alone. Returns: retried (0 or 1).
 
 WITH retried AS (
     UPDATE {Q:pgqueuer} q
     SET status = 'queued', queue_manager_id = NULL, updated = now(),
+        slot = NULL, --@slot
+        cancel_requested = false, --@cancel
         execute_after = now() + make_interval(secs => $3::float8),
         attempts = q.attempts + 1
     WHERE q.id = $2::bigint AND q.status = 'picked' AND q.queue_manager_id = $1::uuid
@@ -23,7 +26,11 @@ logged AS (
         'traceback', '',
         'additional_context', jsonb_build_object(
             'entrypoint', r.entrypoint, 'queue_manager_id', $1::uuid,
-            'attempt', r.attempts, 'retry_delay', $3::float8,
+            'attempt', r.attempts - 1,
+            'retry_delay', (SELECT CASE WHEN x.us >= 86400000000 THEN (x.us / 86400000000) || ' day' || CASE WHEN x.us / 86400000000 <> 1 THEN 's' ELSE '' END || ', ' ELSE '' END
+                   || (x.us / 3600000000 % 24) || ':' || lpad((x.us / 60000000 % 60)::text, 2, '0') || ':' || lpad((x.us / 1000000 % 60)::text, 2, '0')
+                   || CASE WHEN x.us % 1000000 <> 0 THEN '.' || lpad((x.us % 1000000)::text, 6, '0') ELSE '' END
+                FROM (SELECT round(greatest($3::float8, 0) * 1000000)::bigint AS us) x),
             'reason', coalesce($4::text, 'retry requested')))
     FROM retried r
 ),

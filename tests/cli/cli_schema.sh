@@ -125,7 +125,7 @@ check_eq "psql applies sql install cleanly" "$rc:$(cat "$T_ERR")" "0:"
 expect_exit 0 "the result verifies as present" "$PGQ" verify
 check_eq "enum values in order" "$(sql "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = 'pgqueuer_status'::regtype")" "queued,picked,successful,exception,canceled,deleted,failed"
 check_eq "queue columns" "$(sql "SELECT string_agg(column_name || ':' || data_type || ':' || is_nullable, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'pgqueuer'")" \
-    "id:bigint:NO,priority:integer:NO,queue_manager_id:uuid:YES,created:timestamp with time zone:NO,updated:timestamp with time zone:NO,heartbeat:timestamp with time zone:NO,execute_after:timestamp with time zone:NO,status:USER-DEFINED:NO,entrypoint:text:NO,dedupe_key:text:YES,payload:bytea:YES,headers:jsonb:YES,attempts:integer:NO"
+    "id:bigint:NO,priority:integer:NO,queue_manager_id:uuid:YES,created:timestamp with time zone:NO,updated:timestamp with time zone:NO,heartbeat:timestamp with time zone:NO,execute_after:timestamp with time zone:NO,status:USER-DEFINED:NO,entrypoint:text:NO,dedupe_key:text:YES,payload:bytea:YES,headers:jsonb:YES,attempts:integer:NO,slot:bigint:YES,cancel_requested:boolean:NO"
 check_eq "dedupe index predicate" "$(sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'pgqueuer_unique_dedupe_key'")" \
     "CREATE UNIQUE INDEX pgqueuer_unique_dedupe_key ON public.pgqueuer USING btree (dedupe_key) WHERE ((status = ANY (ARRAY['queued'::pgqueuer_status, 'picked'::pgqueuer_status])) AND (dedupe_key IS NOT NULL))"
 check_eq "statement-level trigger" "$(sql "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'tg_pgqueuer_changed'")" \

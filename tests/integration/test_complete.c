@@ -240,7 +240,8 @@ TEST(retry_requeues_with_record_and_wakes_workers)
                 "pgqueuer_log WHERE job_id = %lld AND status = 'queued' AND traceback "
                 "IS NOT NULL) s",
                 (long long)ids[0]);
-    CHECK_STR(v, "Timeout|upstream slow|1|30|upstream slow");
+    /* PgQueuer's shape: the attempt before the increment, a timedelta. */
+    CHECK_STR(v, "Timeout|upstream slow|0|0:00:30|upstream slow");
     free(v);
     check_update_event(l);
     /* Not due yet; once due, claimed again and the attempt counts on. */
@@ -270,7 +271,7 @@ TEST(retry_requeues_with_record_and_wakes_workers)
         "t->'additional_context'->>'queue_manager_id') FROM (SELECT traceback t "
         "FROM pgqueuer_log WHERE job_id = %lld ORDER BY id DESC LIMIT 1) s",
         (long long)ids[0]);
-    CHECK_STR(v, "rate limited|2|rate limited|" QM2);
+    CHECK_STR(v, "rate limited|1|rate limited|" QM2);
     free(v);
     check_update_event(l);
     /* Not picked any more: nothing to retry. */

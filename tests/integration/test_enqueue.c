@@ -166,6 +166,31 @@ TEST(headers_are_json)
     pgq_client_free(c);
 }
 
+/* JSON numbers beyond int64 are valid headers, as jsonb stores them: both
+ * enqueue paths take them (they were refused as "not a JSON object" until
+ * tests/fuzz/fuzz_headers compared the check with the JSON grammar). */
+TEST(headers_with_big_numbers)
+{
+    pgq_client *c = tdb_fresh();
+    const char *h = "{\"trace\": 123456789012345678901234567890, \"neg\": -99999999999999999999}";
+    pgq_new_job job = {.entrypoint = "big", .headers = h};
+    int64_t id;
+    CHECK_OK(c, pgq_enqueue(c, &job, 1, PGQ_CONFLICT_RAISE, &id));
+    char *v = tdb_str("SELECT headers->>'trace' FROM pgqueuer WHERE id = %lld", (long long)id);
+    CHECK_STR(v, "123456789012345678901234567890");
+    free(v);
+    pgq_bulk *b = NULL;
+    uint64_t count = 0;
+    CHECK_OK(c, pgq_bulk_begin(c, &b));
+    CHECK_OK(c, pgq_bulk_add(b, &job));
+    CHECK_OK(c, pgq_bulk_finish(b, &count));
+    CHECK_INT(count, 1);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE headers->>'neg' = "
+                      "'-99999999999999999999'"),
+              2);
+    pgq_client_free(c);
+}
+
 TEST(payload_bytes_round_trip)
 {
     pgq_client *c = tdb_fresh();
@@ -398,6 +423,7 @@ int main(int argc, char **argv)
         CASE(dedupe_raise_inserts_nothing),
         CASE(dedupe_skip_reports_positions),
         CASE(headers_are_json),
+        CASE(headers_with_big_numbers),
         CASE(payload_bytes_round_trip),
         CASE(bad_jobs_refused_before_sending),
         CASE(prefix_and_schema_names),

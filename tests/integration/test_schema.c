@@ -25,7 +25,7 @@ static pgq_client *client(const char *prefix, const char *schema)
 /* Drops everything pgq may have created in any test of this file. */
 static void clean(void)
 {
-    const char *prefixes[] = {NULL, "app_", "App_"};
+    const char *prefixes[] = {NULL, "app_", "app2_"};
     const char *schemas[] = {NULL, "s"};
     for (size_t p = 0; p < 3; p++)
         for (size_t s = 0; s < 2; s++) {
@@ -129,6 +129,8 @@ static const col_spec queue_cols[] = {
     {"payload", "bytea", "YES", NULL},
     {"headers", "jsonb", "YES", NULL},
     {"attempts", "integer", "NO", "0"},
+    {"slot", "bigint", "YES", NULL},
+    {"cancel_requested", "boolean", "NO", "false"},
 };
 
 static const col_spec log_cols[] = {
@@ -145,7 +147,7 @@ static const col_spec log_cols[] = {
 static const col_spec stats_cols[] = {
     {"id", "bigint", "NO", "SEQ"},
     {"created", "timestamp with time zone", "NO",
-     "date_trunc('sec'::text, (now() AT TIME ZONE 'UTC'::text))"},
+     "date_trunc('sec'::text, now())"},
     {"count", "bigint", "NO", NULL},
     {"priority", "integer", "NO", NULL},
     {"status", "USER-DEFINED", "NO", NULL},
@@ -178,11 +180,14 @@ static const idx_spec indexes[] = {
     {"pgqueuer_queue_manager_id_idx",
      "btree (queue_manager_id) WHERE (queue_manager_id IS NOT NULL)"},
     {"pgqueuer_ep_prio_id_idx",
-     "btree (entrypoint, priority DESC, id) WHERE (status = 'queued'::TYPE)"},
+     "btree (entrypoint, priority DESC, execute_after, id) WHERE (status = 'queued'::TYPE)"},
     {"pgqueuer_ep_ea_idx", "btree (entrypoint, execute_after) WHERE (status = 'queued'::TYPE)"},
     {"pgqueuer_unique_dedupe_key",
      "btree (dedupe_key) WHERE ((status = ANY (ARRAY['queued'::TYPE, 'picked'::TYPE])) AND "
      "(dedupe_key IS NOT NULL))"},
+    {"pgqueuer_picked_slot_idx",
+     "btree (entrypoint, slot) WHERE ((status = 'picked'::TYPE) AND (slot IS NOT NULL))"},
+    {"pgqueuer_picked_heartbeat_idx", "btree (heartbeat) WHERE (status = 'picked'::TYPE)"},
     {"pgqueuer_log_pkey", "btree (id)"},
     {"pgqueuer_log_not_aggregated", "btree ((1)) WHERE (NOT aggregated)"},
     {"pgqueuer_log_created", "btree (created)"},
@@ -190,13 +195,14 @@ static const idx_spec indexes[] = {
     {"pgqueuer_log_job_id_status", "btree (job_id, created DESC)"},
     {"pgqueuer_statistics_pkey", "btree (id)"},
     {"pgqueuer_statistics_unique_count",
-     "btree (priority, date_trunc('sec'::text, (created AT TIME ZONE 'UTC'::text)), status, "
+     "btree (priority, date_trunc('sec'::text, timezone('UTC'::text, created)), status, "
      "entrypoint)"},
+    {"pgqueuer_statistics_created", "btree (created)"},
     {"pgqueuer_schedules_pkey", "btree (id)"},
     {"pgqueuer_schedules_expression_entrypoint_key", "btree (expression, entrypoint)"},
 };
 static const char *const unique_indexes[] = {
-    "pgqueuer_pkey", "pgqueuer_unique_dedupe_key", "pgqueuer_log_pkey",
+    "pgqueuer_pkey", "pgqueuer_unique_dedupe_key", "pgqueuer_picked_slot_idx", "pgqueuer_log_pkey",
     "pgqueuer_statistics_pkey", "pgqueuer_statistics_unique_count", "pgqueuer_schedules_pkey",
     "pgqueuer_schedules_expression_entrypoint_key"};
 
@@ -458,7 +464,7 @@ TEST(prefix_names_every_object_and_channel)
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'pgqueuer%%'"), 0);
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'app_pgqueuer%%' AND "
                       "relkind = 'i'"),
-              16);
+              19);
     collected col;
     CHECK_INT(verify("app_", NULL, true, &col), 0);
     /* The unprefixed configuration sees nothing installed. */
@@ -508,9 +514,11 @@ TEST(schema_qualifies_tables_type_function)
     char *src = tdb_str("SELECT prosrc FROM pg_proc WHERE proname = 'fn_pgqueuer_changed'");
     CHECK(src && strstr(src, "'ch_pgqueuer'"));
     free(src);
-    /* Prefix and schema together, with a name that needs quoting. */
-    install("App_", "s", PGQ_DURABLE);
-    CHECK_INT(verify("App_", "s", true, &col), 0);
+    /* Prefix and schema together. */
+    install("app2_", "s", PGQ_DURABLE);
+    CHECK_INT(verify("app2_", "s", true, &col), 0);
+    /* PgQueuer folds an unquoted schema to lower case: so does pgq. */
+    CHECK_INT(verify("app2_", "S", true, &col), 0);
 }
 
 TEST(no_create_schema)
@@ -681,7 +689,7 @@ TEST(upgrade_of_legacy_pgqueuer_schema)
     pgq_client_free(c);
 }
 
-TEST(upgrade_converts_serial_log_and_keeps_heartbeat_index)
+TEST(upgrade_converts_serial_log_and_retires_heartbeat_index)
 {
     clean();
     install(NULL, NULL, PGQ_DURABLE);
@@ -708,6 +716,13 @@ TEST(upgrade_converts_serial_log_and_keeps_heartbeat_index)
               1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relname LIKE "
                       "'pgqueuer_log%%'"),
+              1);
+    /* PgQueuer 1.5 dropped the old heartbeat index for its own. */
+    CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname = "
+                      "'pgqueuer_heartbeat_id_id1_idx'"),
+              0);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname = "
+                      "'pgqueuer_picked_heartbeat_idx'"),
               1);
 }
 
@@ -834,7 +849,7 @@ int main(int argc, char **argv)
         CASE(upgrade_of_current_changes_nothing),
         CASE(upgrade_without_schema_says_install),
         CASE(upgrade_of_legacy_pgqueuer_schema),
-        CASE(upgrade_converts_serial_log_and_keeps_heartbeat_index),
+        CASE(upgrade_converts_serial_log_and_retires_heartbeat_index),
         CASE(verify_reports_each_divergence),
         CASE(autovac_sets_and_resets),
         CASE(sql_render_is_deterministic_and_validated),
