@@ -91,12 +91,22 @@ static const char *next_secret(const char *s, const char *from, int mode,
     return NULL;
 }
 
+/* Scrubbing can change what the scanner sees (a '/' or '@' inside a
+ * quoted password shapes a URI's user information), so it repeats until
+ * nothing changes: every pass only turns bytes into '*', so it ends. */
 void pgq_dsn_scrub(char *dsn)
 {
-    const char *end, *v, *from = dsn;
-    while (dsn && (v = next_secret(dsn, from, SCAN_DSN, &end)) != NULL) {
-        memset(dsn + (v - dsn), '*', (size_t)(end - v));
-        from = end;
+    bool changed = dsn != NULL;
+    while (changed) {
+        changed = false;
+        const char *end, *v, *from = dsn;
+        while ((v = next_secret(dsn, from, SCAN_DSN, &end)) != NULL) {
+            for (char *p = dsn + (v - dsn); p < dsn + (end - dsn); p++) {
+                changed |= *p != '*';
+                *p = '*';
+            }
+            from = end;
+        }
     }
 }
 
