@@ -16,18 +16,41 @@ static const char *skip_spaces(const char *p)
     return p;
 }
 
-/* Length of the decimal number at p: digits, then optionally '.' and more
- * digits (0: none). strtod alone would also take an exponent ("1e3"), hex
- * ("0x10") or "inf", none of which a duration allows. */
-static size_t decimal_len(const char *p)
+/* A decimal number at *p: digits, optionally a point and more digits
+ * (no sign, exponent, hex, "inf" or "nan": strtod alone takes "0x10" as
+ * 16 and "1e3" as 1000). Advances *p past it; -1 when there is none. */
+static int decimal(const char **p, double *out)
 {
-    size_t n = 0;
-    while (p[n] >= '0' && p[n] <= '9')
-        n++;
-    if (n && p[n] == '.')
-        for (n++; p[n] >= '0' && p[n] <= '9';)
-            n++;
-    return n;
+    const char *s = *p, *q = s;
+    char buf[64];
+    while (*q >= '0' && *q <= '9')
+        q++;
+    if (q == s)
+        return -1;
+    if (*q == '.') {
+        const char *f = ++q;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q == f)
+            return -1;
+    }
+    if ((size_t)(q - s) >= sizeof buf)
+        return -1;
+    memcpy(buf, s, (size_t)(q - s));
+    buf[q - s] = '\0';
+    *out = strtod(buf, NULL);
+    *p = q;
+    return 0;
+}
+
+int cli_parse_number(const char *s, double *out)
+{
+    double v;
+    const char *p = s;
+    if (!s || decimal(&p, &v) != 0 || *p)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 int cli_parse_duration(const char *s, double *seconds)
@@ -36,30 +59,20 @@ int cli_parse_duration(const char *s, double *seconds)
         const char *unit;
         double factor;
     } units[] = {{"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
-    double total = 0;
+    double total = 0, v;
     const char *p = s;
     if (!s || !*s)
         return -1;
     /* A bare number means seconds. */
-    char *end;
-    size_t len = decimal_len(s);
-    errno = 0;
-    double bare = strtod(s, &end);
-    if (len && s[len] == '\0' && end == s + len && errno == 0) {
-        if (!(bare >= 0 && bare < 1e12))
+    if (cli_parse_number(s, &v) == 0) {
+        if (!(v < 1e12))
             return -1;
-        *seconds = bare;
+        *seconds = v;
         return 0;
     }
     while (*p) {
-        len = decimal_len(p);
-        if (!len)
+        if (decimal(&p, &v) != 0 || !(v < 1e12))
             return -1;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end != p + len || errno != 0 || !(v >= 0 && v < 1e12))
-            return -1;
-        p = end;
         size_t best = 0;
         double factor = 0;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {

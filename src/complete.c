@@ -222,8 +222,9 @@ int pgq_retry(pgq_client *c, const char *queue_manager_id, int64_t job_id, doubl
 }
 
 /* Runs heartbeat.sql or release.sql over ids picked by queue_manager_id. */
-static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
-                      const int64_t *ids, size_t n)
+/* Runs s for ids; *res (when not NULL) gets the result on success. */
+static int for_picked_res(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
+                          const int64_t *ids, size_t n, PGresult **res)
 {
     pgq__buf arr = {0};
     int rc;
@@ -239,8 +240,39 @@ static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
     }
     const char *values[2] = {queue_manager_id, arr.data};
     PGresult *r = pgq__exec(c, s, 2, values, NULL, NULL, &rc);
-    PQclear(r);
+    if (res && rc == PGQ_OK)
+        *res = r;
+    else
+        PQclear(r);
     pgq__buf_free(&arr);
+    return rc;
+}
+
+static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
+                      const int64_t *ids, size_t n)
+{
+    return for_picked_res(c, s, queue_manager_id, ids, n, NULL);
+}
+
+int pgq__heartbeat_owned(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                         size_t n, int64_t **owned, size_t *n_owned)
+{
+    PGresult *r = NULL;
+    *owned = NULL;
+    *n_owned = 0;
+    int rc = for_picked_res(c, PGQ__HEARTBEAT, queue_manager_id, ids, n, &r);
+    if (rc != PGQ_OK || !r)
+        return rc;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
+        rc = pgq__parse_int8_array(PQgetvalue(r, 0, 1), owned, n_owned);
+        if (rc != PGQ_OK)
+            rc = pgq__fail(c, rc, "out of memory");
+    } else if (PQntuples(r) == 1 && strtoll(PQgetvalue(r, 0, 0), NULL, 10) == 0) {
+        /* Not one touched: array_agg over no rows is NULL too. */
+        *owned = malloc(sizeof **owned);
+        rc = *owned ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    }
+    PQclear(r);
     return rc;
 }
 

@@ -1,7 +1,10 @@
 -- heartbeat: $1 uuid queue_manager_id, $2 bigint[] job ids (rows found by
 -- primary key; see complete.sql for the status sub-select and the
 -- queue_manager_id test). Touches the heartbeat of those jobs still picked
--- by $1, which keeps them from being taken over as stale. Returns: touched.
+-- by $1, which keeps them from being taken over as stale. Returns: touched,
+-- and touched_ids, the ids touched, only when some of $2 were not (they
+-- are no longer this worker's: the worker must not start them), so the
+-- usual answer stays one number.
 
 WITH touched AS (
     UPDATE {Q:pgqueuer} q
@@ -10,4 +13,6 @@ WITH touched AS (
       AND q.queue_manager_id IS NOT DISTINCT FROM $1::uuid
     RETURNING q.id
 )
-SELECT count(*) AS touched FROM touched;
+SELECT count(*) AS touched,
+       CASE WHEN count(*) < cardinality($2::bigint[]) THEN array_agg(id) END AS touched_ids
+FROM touched;

@@ -60,7 +60,7 @@ bad "--exec missing value" --exec
 bad "--batch-size 0" --exec a=true --batch-size 0
 bad "--batch-size word" --exec a=true --batch-size ten
 bad "--batch-size too big" --exec a=true --batch-size 10001
-bad "--max-concurrent-tasks 0" --exec a=true --max-concurrent-tasks 0
+bad "--max-concurrent-tasks below twice the batch" --exec a=true --max-concurrent-tasks 19
 bad "--dequeue-timeout 0" --exec a=true --dequeue-timeout 0
 bad "--dequeue-timeout word" --exec a=true --dequeue-timeout soon
 bad "--heartbeat-timeout negative" --exec a=true --heartbeat-timeout -1s

@@ -44,7 +44,7 @@ seq 1 "$N" | "$PGQ" queue ep_a --stdin >/dev/null
 : >"$TMP/ran"
 
 : >"$TMP/blocked"
-"$PGQ" run --mode drain --log-level info --heartbeat-timeout 20s --max-concurrent-tasks 16 \
+"$PGQ" run --mode drain --log-level info --heartbeat-timeout 20s --threads 16 \
     "$PLUGIN" -- --entrypoints ep_a --record "$TMP/ran" --sleep-ms 2 \
     --block-every 50 --until "$TMP/go" --blocked "$TMP/blocked" 2>"$TMP/w.err" &
 worker=$!

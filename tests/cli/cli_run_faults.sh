@@ -49,7 +49,7 @@ expect_exit 0 "install" "$PGQ" install
 
 # ---- Acceptance 3: SIGKILL of one of two workers -------------------------------------------
 fresh
-ARGS=(--log-level warn --max-concurrent-tasks 8 --heartbeat-timeout 2s
+ARGS=(--log-level warn --threads 8 --heartbeat-timeout 2s
       "$PLUGIN" -- --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 20)
 # The victim holds every 7th job it takes until killed, so it certainly
 # has jobs in hand when the SIGKILL comes.
@@ -82,7 +82,7 @@ seq 1 6 | "$PGQ" queue long --stdin >/dev/null
 # for all four commands to run and check those very processes afterwards,
 # not every `sleep` of the other test runs sharing the machine.
 long="sleep 9.75$$"
-"$PGQ" run --log-level info --max-concurrent-tasks 4 --exec "long=$long" 2>"$TMP/w.err" &
+"$PGQ" run --log-level info --threads 4 --exec "long=$long" 2>"$TMP/w.err" &
 w=$!
 end=$((SECONDS + 60))
 until [ "$(pgrep -fx "$long" | wc -l)" -ge 4 ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
@@ -171,7 +171,7 @@ for ep in ep_a ep_b ep_c; do
                     until [ -e $TMP/go ]; do sleep 0.02; done")
 done
 restart_run "--exec" --log-level info "${EXEC[@]}"
-restart_run "plug-in" --log-level info --max-concurrent-tasks 8 "$PLUGIN" -- \
+restart_run "plug-in" --log-level info --threads 8 "$PLUGIN" -- \
     --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 5 \
     --block-every 50 --until "$TMP/go"
 

@@ -487,7 +487,7 @@ TEST(graceful_stop_lets_running_jobs_finish)
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 100, 0);
-    pgq_worker *w = worker((pgq_worker_opts){.batch_size = 4, .max_concurrent_tasks = 4});
+    pgq_worker *w = worker((pgq_worker_opts){.batch_size = 4, .threads = 4});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
@@ -514,7 +514,7 @@ TEST(immediate_stop_hands_running_jobs_back)
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "long", 20, 0);
-    pgq_worker *w = worker((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 5});
+    pgq_worker *w = worker((pgq_worker_opts){.batch_size = 5, .threads = 5});
     reg(w, "long", until_cancelled, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
@@ -646,7 +646,7 @@ TEST(stale_job_of_a_dead_worker_is_taken_over)
     pgq_job_set_free(&set);
     pgq_worker *w =
         worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .dequeue_timeout = 30});
-    reg(w, "orphan", stamp_start, (pgq_entrypoint_opts){.retry_timer = 0.8});
+    reg(w, "orphan", stamp_start, (pgq_entrypoint_opts){.retry_timer = 1});
     double t0 = th_now();
     CHECK_OK(c, pgq_worker_run(w));
     double took = th_now() - t0;
@@ -718,7 +718,7 @@ TEST(killed_connections_are_survived)
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 200, 0);
     pgq_worker *w = worker((pgq_worker_opts){
-        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .max_concurrent_tasks = 8});
+        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .threads = 8});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
@@ -747,7 +747,7 @@ TEST(recorder_connection_loss_is_retried)
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 120, 0);
     pgq_worker *w = worker((pgq_worker_opts){
-        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .max_concurrent_tasks = 8});
+        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .threads = 8});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);

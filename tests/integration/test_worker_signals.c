@@ -184,7 +184,7 @@ TEST(sigterm_is_graceful)
     setup(200);
     work_ms = 300;
     pid_t pid =
-        spawn_worker((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 5},
+        spawn_worker((pgq_worker_opts){.batch_size = 5, .threads = 5},
                      (pgq_entrypoint_opts){0});
     CHECK(wait_started(5, 10));
     kill(pid, SIGTERM);
@@ -209,7 +209,7 @@ TEST(second_signal_stops_at_once)
     setup(50);
     work_ms = 30000;
     pid_t pid =
-        spawn_worker((pgq_worker_opts){.batch_size = 4, .max_concurrent_tasks = 4},
+        spawn_worker((pgq_worker_opts){.batch_size = 4, .threads = 4},
                      (pgq_entrypoint_opts){0});
     CHECK(wait_started(4, 10));
     kill(pid, SIGINT);
@@ -256,7 +256,7 @@ TEST(signal_burst)
     setup(100);
     work_ms = 50;
     pid_t pid =
-        spawn_worker((pgq_worker_opts){.batch_size = 4, .max_concurrent_tasks = 8},
+        spawn_worker((pgq_worker_opts){.batch_size = 4, .threads = 8},
                      (pgq_entrypoint_opts){0});
     CHECK(wait_sql(10,
                    "SELECT count(*) >= 8 FROM pgqueuer_log WHERE status = 'successful'"));
@@ -278,7 +278,7 @@ TEST(sigkill_jobs_are_taken_over)
     work_ms = 20;
     pgq_entrypoint_opts eo = {.retry_timer = 1.0};
     pid_t victim =
-        spawn_worker((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 10}, eo);
+        spawn_worker((pgq_worker_opts){.batch_size = 5, .threads = 10}, eo);
     CHECK(wait_sql(
         10, "SELECT count(*) >= 50 FROM pgqueuer_log WHERE status = 'successful'"));
     kill(victim, SIGKILL);
@@ -287,7 +287,7 @@ TEST(sigkill_jobs_are_taken_over)
     CHECK(orphans > 0);
     pid_t survivor = spawn_worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN,
                                                     .batch_size = 5,
-                                                    .max_concurrent_tasks = 10},
+                                                    .threads = 10},
                                   eo);
     CHECK_INT(reap(survivor, 60, NULL), 0);
     int lines, distinct;
