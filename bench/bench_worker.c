@@ -102,7 +102,8 @@ static int child_main(const bench_opts *o, pgq_worker_mode mode, bench_shared *s
     cfg.dsn = worker_dsn(o, dsn, sizeof dsn);
     pgq_worker_opts wo = {
         .batch_size = o->worker_batch > 0 ? o->worker_batch : o->batch,
-        .max_concurrent_tasks = o->threads,
+        .threads = o->threads,
+        .max_concurrent_tasks = o->max_tasks,
         .mode = mode,
         .log = log_to_stderr,
         .log_level = PGQ_LOG_WARN,

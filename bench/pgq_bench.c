@@ -27,6 +27,8 @@ static const char usage[] =
     "  --batch N         default 100\n"
     "  --worker-batch N  the worker's batch size (default: --batch)\n"
     "  --threads N       handler threads (default 32)\n"
+    "  --max-concurrent-tasks N  the worker's cap on held jobs (default:\n"
+    "                    max(100, 2 x batch); 1000000 as good as none)\n"
     "  --seconds S       default 10\n"
     "  --warmup S        default 2\n"
     "  --rate R          default 200\n"
@@ -141,6 +143,7 @@ static bool set_option(bench_opts *o, const char *opt, const char *val)
     else if (!strcmp(opt, "--batch")) o->batch = (int)v;
     else if (!strcmp(opt, "--worker-batch")) o->worker_batch = (int)v;
     else if (!strcmp(opt, "--threads")) o->threads = (int)v;
+    else if (!strcmp(opt, "--max-concurrent-tasks")) o->max_tasks = (int)v;
     else if (!strcmp(opt, "--seconds")) o->seconds = v;
     else if (!strcmp(opt, "--warmup")) o->warmup = v;
     else if (!strcmp(opt, "--rate")) o->rate = v;

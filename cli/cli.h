@@ -76,9 +76,14 @@ int cli_report(pgq_client *c, const char *what, int rc);
 
 /* ---- Parsers (parse.c; pure, unit-tested and fuzzed) ---------------------- */
 
-/* "30s", "5m", "1h30m", "250ms", "2d", a bare number of seconds, "1.5s".
- * Returns 0 and seconds, or -1 for anything malformed or negative. */
+/* "30s", "5m", "1h30m", "250ms", "2d", a bare number of seconds, "1.5s":
+ * decimal digits with an optional fraction, each followed by a unit.
+ * Returns 0 and seconds, or -1 for anything malformed or negative, hex
+ * ("0x10") or exponents ("1e3"). */
 int cli_parse_duration(const char *s, double *seconds);
+/* A plain decimal number: digits with an optional fraction ("0.5", "12"),
+ * no sign, exponent or hex. */
+int cli_parse_number(const char *s, double *out);
 
 /* "1,2,3" (spaces around items allowed) into a malloc'd array of distinct
  * positive ids in input order. Returns 0, or -1 with err set for "", "1,x",
@@ -94,6 +99,12 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
 /* "NAME=VALUE" with a non-empty NAME: splits into malloc'd-free views. */
 int cli_split_assignment(const char *s, char *name, size_t namelen,
                          const char **value);
+
+/* "ENTRYPOINT=COMMAND" of `pgq run --exec`: the name before the first '='
+ * (non-empty, shorter than namelen) into name, *command pointing at the
+ * rest of s (non-empty). Returns 0, or -1 for anything else. */
+int cli_parse_exec_spec(const char *s, char *name, size_t namelen,
+                        const char **command);
 
 /* ---- Option scanning (args.c) -------------------------------------------- */
 
@@ -116,8 +127,10 @@ void cli_json_str(FILE *f, const char *s);
 /* Writes bytes as a JSON string: text if valid printable UTF-8, else NULL
  * and the caller prints hex. Returns true if written. */
 bool cli_is_printable_utf8(const unsigned char *p, size_t n);
-/* Writes one line of s to f, replacing control characters with spaces and
- * cutting to width columns with "..." when longer. */
+/* Writes one line of s to f, replacing control characters (C0, DEL and
+ * C1) with spaces and cutting to width columns with "..." when longer
+ * (width 0: never cut). Every text from the database or a job passes
+ * through it on its way to a terminal. */
 void cli_print_cut(FILE *f, const char *s, int width);
 /* Like cli_print_cut, then pads with spaces to width columns: one table cell. */
 void cli_print_cell(FILE *f, const char *s, int width);

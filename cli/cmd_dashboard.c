@@ -21,7 +21,8 @@ static const char help[] =
     "Ctrl-C; otherwise it is printed once, or N times with -n.\n"
     "\n"
     "Options:\n"
-    "  -i, --interval SECONDS   time between refreshes (default 2; 0.5, 5s...)\n"
+    "  -i, --interval SECONDS   time between refreshes (default 2; 0.5, 5s...;\n"
+    "                           at least 0.1)\n"
     "  -n, --count N            refresh N times, then exit\n"
     "  --window DURATION        how far back to count (default 5m)\n"
     "  -h, --help               show this help\n";
@@ -150,19 +151,22 @@ static int take_option(dash_opts *o, int argc, char **argv, int *i)
     const char *v;
     int m;
     if ((m = opt2(argc, argv, i, "-i", "--interval", &v)) != 0) {
-        if (m > 0 && (cli_parse_duration(v, &o->interval) != 0 || !(o->interval > 0)))
+        /* Each refresh runs queries: a shorter interval is a busy loop. */
+        if (m > 0 && (cli_parse_duration(v, &o->interval) != 0 || !(o->interval >= 0.1) ||
+                      o->interval >= PGQ_SECONDS_MAX))
             m = -cli_usage_error("dashboard",
-                                 "-i '%s' is not a positive number of "
-                                 "seconds",
+                                 "-i '%s' is not a duration from 0.1s to below "
+                                 "1000000000s",
                                  v);
     } else if ((m = opt2(argc, argv, i, "-n", "--count", &v)) != 0) {
         if (m > 0 && cli_parse_int(v, 1, 1000000000, &o->count) != 0)
             m = -cli_usage_error("dashboard", "-n '%s' is not a positive integer", v);
     } else if ((m = opt2(argc, argv, i, NULL, "--window", &v)) != 0) {
-        if (m > 0 && (cli_parse_duration(v, &o->window) != 0 || !(o->window >= 1)))
+        if (m > 0 && (cli_parse_duration(v, &o->window) != 0 || !(o->window >= 1) ||
+                      o->window >= PGQ_SECONDS_MAX))
             m = -cli_usage_error("dashboard",
-                                 "--window '%s' is not a duration of at "
-                                 "least 1s",
+                                 "--window '%s' is not a duration from 1s to "
+                                 "below 1000000000s",
                                  v);
     }
     return m < 0 ? -1 : m;

@@ -294,7 +294,7 @@ static int list_failed(const char *cmd, int argc, char **argv, cli_globals *g)
     pgq_client *c = cli_connect(g, &rc);
     if (!c)
         return rc;
-    pgq_list_failed_opts o = {(int)limit, a.entrypoint, a.newest};
+    pgq_list_failed_opts o = {(int)limit, a.entrypoint, a.newest, .sizes_only = true};
     pgq_failed_set set = {0};
     rc = pgq_list_failed_jobs(c, &o, &set);
     if (rc != PGQ_OK) {

@@ -3,12 +3,17 @@
 
 #include "cli.h"
 #include "local_cluster.h"
+#include "local_fs.h"
 
 static const char help[] =
     "Usage: pgq local start|stop|status|env|destroy [--dir DIR] [--fast]\n\n"
     "A private PostgreSQL cluster for development, demos and tests. It listens\n"
-    "only on a unix socket inside its folder (no TCP port). As root, the server\n"
-    "runs as the 'postgres' user.\n\n"
+    "only on a unix socket (no TCP port) in a folder only the server's user\n"
+    "may enter: its own folder, or a private mkdtemp folder in /tmp when that\n"
+    "path is too long for a socket. Only root, the server's user and the user\n"
+    "who started it may connect as postgres (peer authentication); other roles\n"
+    "need a password. As root, the server runs as the 'postgres' user, and\n"
+    "the folder must be new, empty or the cluster's own.\n\n"
     "  start     initdb if needed, then start (idempotent); says how to connect\n"
     "  stop      stop this cluster only\n"
     "  status    exit 0 if running, 1 if not\n"
@@ -47,15 +52,27 @@ int cmd_local(int argc, char **argv, cli_globals *g)
         strcmp(action, "env") && strcmp(action, "destroy"))
         return cli_usage_error("local", "unknown action '%s'", action);
 
+    /* The path ends up in the server's configuration and in shell lines. */
+    if (dir && !lfs_path_ok(dir))
+        return cli_usage_error("local", "--dir: the path has a control character "
+                                        "(newline, tab...) or one of \" \\ $ ` "
+                                        "(PostgreSQL's tools pass it to a shell); "
+                                        "choose another folder");
+
     local_cluster lc;
     if (local_resolve(&lc, dir) != 0)
         return EXIT_FAILED;
     if (strcmp(action, "start") == 0) {
         if (local_start(&lc, fast, false) != 0)
             return EXIT_FAILED;
-        printf("connect with:\n  eval \"$(pgq local env%s%s)\"\n  psql -h %s -p 5432 "
-               "-U postgres postgres\n",
-               dir ? " --dir " : "", dir ? lc.dir : "", lc.socket);
+        fputs("connect with:\n  eval \"$(pgq local env", stdout);
+        if (dir) {
+            fputs(" --dir ", stdout);
+            local_shell_quote(stdout, lc.dir);
+        }
+        fputs(")\"\n  psql -h ", stdout);
+        local_shell_quote(stdout, lc.socket);
+        fputs(" -p " LOCAL_PORT " -U " LOCAL_USER " postgres\n", stdout);
         return EXIT_OK;
     }
     if (strcmp(action, "stop") == 0)
@@ -66,6 +83,12 @@ int cmd_local(int argc, char **argv, cli_globals *g)
     if (strcmp(action, "env") == 0) {
         if (state < 0) {
             cli_error("no local cluster in %s: run 'pgq local start'", lc.dir);
+            return EXIT_FAILED;
+        }
+        if (!lc.socket[0]) {
+            cli_error("the socket folder of %s is gone or unsafe: run 'pgq local "
+                      "start' (after 'pgq local stop' if it runs)",
+                      lc.dir);
             return EXIT_FAILED;
         }
         local_print_env(&lc);

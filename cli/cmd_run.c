@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "exec_guard.h"
 #include "exec_handler.h"
 
 static const char help[] =
@@ -28,14 +29,23 @@ static const char help[] =
     "                       PGQ_PRIORITY, PGQ_HEADERS (JSON) in the environment;\n"
     "                       exit 0 is success, else its status and stderr tail\n"
     "                       are the error (repeatable; mixes with a plug-in)\n"
-    "  --exec-timeout DUR   kill a command's process group after DUR\n\n"
+    "  --exec-timeout DUR   kill a command's process group after DUR\n"
+    "  --exec-env-dsn       give commands PGDSN (the worker's DSN), PGQUEUER_DSN\n"
+    "                       and PGPASSWORD; without it they are removed\n\n"
     "Worker:\n"
     "  --batch-size N            jobs claimed per statement (10)\n"
-    "  --max-concurrent-tasks N  handler threads, and the most jobs held at\n"
-    "                            once (4 x batch size, at most 32)\n"
+    "  --max-concurrent-tasks N  hard cap on the jobs this worker holds (picked:\n"
+    "                            running, prefetched, or being recorded); at\n"
+    "                            least 2 x batch size, 0 for no cap\n"
+    "                            (max(100, 2 x batch size)), as PgQueuer\n"
+    "  --threads N               handler threads: jobs running at once (4 x\n"
+    "                            batch size, at most 32; never above the cap);\n"
+    "                            --max-concurrent-tasks used to set this\n"
     "  --dequeue-timeout DUR     idle re-poll without notifications (30s)\n"
     "  --heartbeat-timeout DUR   default retry_timer: a job without heartbeat\n"
-    "                            that long is taken over by others (30s)\n"
+    "                            that long is taken over by others (30s; at\n"
+    "                            least 1s: the heartbeat, every half of it,\n"
+    "                            cannot keep a shorter promise)\n"
     "  --mode continuous|drain   drain: exit 0 once nothing is queued or running\n"
     "  --shutdown-grace DUR      time running jobs get after SIGTERM (30s)\n"
     "  --max-takeovers N         hold a job as failed after its workers died\n"
@@ -44,14 +54,18 @@ static const char help[] =
     "  --hold EP                 final failures stay as `failed` for review\n"
     "  --concurrency-limit EP=N  at most N running at once, fleet-wide\n"
     "  --rate EP=N               at most N jobs per second, fleet-wide\n"
-    "  --retry-timer EP=DUR      take-over time for EP's jobs\n"
+    "  --retry-timer EP=DUR      take-over time for EP's jobs (at least 1s)\n"
     "  --max-attempts EP=N       retry failures until N runs in all\n"
     "  --backoff INITIAL[,MAX]   retry delays of --max-attempts entrypoints:\n"
-    "                            INITIAL doubling up to MAX (1s,5m)\n\n"
+    "                            INITIAL doubling up to MAX (1s,5m); INITIAL\n"
+    "                            above MAX is refused\n\n"
     "Logging (stderr, one line per event):\n"
     "  --log-level debug|info|warn|error   (info)\n"
     "  --log-format text|json              json: one object per line\n\n"
-    "DUR is like 250ms, 30s, 5m, 1h30m. Exit: 0 after a clean stop or drain,\n"
+    "DUR is like 250ms, 30s, 5m, 1h30m, 1.5s (decimal numbers, each with a\n"
+    "unit; a bare number is seconds), below 1000000000s (about 31 years).\n"
+    "RATE is a decimal number of jobs per second, 0.000000001 to 1000000000.\n"
+    "Exit: 0 after a clean stop or drain,\n"
     "1 if the worker failed, 2 for bad options.\n";
 
 enum ovr_kind { OVR_HOLD, OVR_LIMIT, OVR_RATE, OVR_TIMER, OVR_ATTEMPTS };
@@ -70,10 +84,13 @@ typedef struct run_args {
     exec_spec *execs;
     size_t n_exec;
     double exec_timeout;
+    bool exec_env_dsn;
+    const char *dsn;
     override *ovr;
     size_t n_ovr;
     double backoff_initial, backoff_max;
     bool backoff_set;
+    long long tasks; /* --max-concurrent-tasks; -1: not given */
     bool json;
     pgq_worker_opts wopts;
 } run_args;
@@ -135,16 +152,24 @@ static void log_line(void *ud, pgq_log_level level, int64_t job_id, const char *
         log_json(lc, level, job_id, ep, msg, ts);
         return;
     }
-    char line[2400];
-    char who[320] = "";
-    if (job_id || ep)
-        snprintf(who, sizeof who, "job=%lld entrypoint=%s ", (long long)job_id,
-                 ep ? ep : "-");
-    int n =
-        snprintf(line, sizeof line, "%s %-5s %s%s\n", ts, level_name(level), who, msg);
-    if (n > (int)sizeof line - 1)
-        n = (int)sizeof line - 1, line[n - 1] = '\n';
-    fwrite(line, 1, (size_t)n, stderr);
+    /* Entrypoints and messages (job errors included) are escaped like every
+     * table cell; the line is built whole, then written with one call. */
+    char *line = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&line, &n);
+    if (!m)
+        return;
+    fprintf(m, "%s %-5s ", ts, level_name(level));
+    if (job_id || ep) {
+        fprintf(m, "job=%lld entrypoint=", (long long)job_id);
+        cli_print_cut(m, ep ? ep : "-", 0);
+        fputc(' ', m);
+    }
+    cli_print_cut(m, msg, 0);
+    fputc('\n', m);
+    if (fclose(m) == 0)
+        fwrite(line, 1, n, stderr);
+    free(line);
 }
 
 /* ---- Option parsing ------------------------------------------------------------ */
@@ -171,18 +196,29 @@ static int parse_count(const char *opt, const char *v, long long max, long long 
     return 0;
 }
 
+/* A duration from min (or above 0 when min is 0 and !zero_ok) to below
+ * PGQ_SECONDS_MAX, the library's range. */
+static int parse_dur_min(const char *opt, const char *v, double min, bool zero_ok,
+                         double *out)
+{
+    if (cli_parse_duration(v, out) != 0)
+        return bad("%s: '%s' is not a duration (like 250ms, 30s, 5m, 1h)", opt, v);
+    if (*out >= PGQ_SECONDS_MAX || *out < min || (!zero_ok && *out <= 0))
+        return bad("%s: '%s' is out of range (%s%gs to below %.0fs)", opt, v,
+                   min > 0 || zero_ok ? "" : "above ", min, PGQ_SECONDS_MAX);
+    return 0;
+}
+
 static int parse_dur(const char *opt, const char *v, bool zero_ok, double *out)
 {
-    if (cli_parse_duration(v, out) != 0 || (!zero_ok && *out <= 0))
-        return bad("%s: '%s' is not a duration (like 250ms, 30s, 5m, 1h)", opt, v);
-    return 0;
+    return parse_dur_min(opt, v, 0, zero_ok, out);
 }
 
 static int opt_exec(run_args *ra, const char *opt, const char *v)
 {
     char ep[256];
     const char *cmd;
-    if (cli_split_assignment(v, ep, sizeof ep, &cmd) != 0 || !*cmd)
+    if (cli_parse_exec_spec(v, ep, sizeof ep, &cmd) != 0)
         return bad("%s: expected ENTRYPOINT=COMMAND, got '%s'", opt, v);
     for (size_t i = 0; i < ra->n_exec; i++)
         if (strcmp(ra->execs[i].entrypoint, ep) == 0)
@@ -203,7 +239,6 @@ static int opt_exec(run_args *ra, const char *opt, const char *v)
 static int override_value(override *o, const char *val)
 {
     long long n;
-    char *end;
     switch (o->kind) {
     case OVR_HOLD:
         return 0;
@@ -214,13 +249,14 @@ static int override_value(override *o, const char *val)
         o->value = (double)n;
         return 0;
     case OVR_RATE:
-        o->value = strtod(val, &end);
-        if (!*val || *end || !(o->value > 0 && o->value < 1e9))
-            return bad("%s: '%s' is not a positive number of jobs per second", o->option,
-                       val);
+        if (cli_parse_number(val, &o->value) != 0 ||
+            !(o->value >= PGQ_RATE_MIN && o->value <= PGQ_RATE_MAX))
+            return bad("%s: '%s' is not a decimal number of jobs per second from "
+                       "0.000000001 to 1000000000",
+                       o->option, val);
         return 0;
     case OVR_TIMER:
-        return parse_dur(o->option, val, false, &o->value);
+        return parse_dur_min(o->option, val, PGQ_HEARTBEAT_MIN, false, &o->value);
     }
     return -1;
 }
@@ -284,6 +320,12 @@ static int opt_backoff(run_args *ra, const char *opt, const char *v)
         return -1;
     if (comma && ra->backoff_max < ra->backoff_initial)
         return bad("--backoff: MAX (%s) is below INITIAL (%s)", comma + 1, first);
+    /* The delays never exceed MAX: an INITIAL above it would be cut down
+     * without a word. */
+    if (!comma && ra->backoff_initial > 300)
+        return bad("--backoff: INITIAL (%s) is above the default MAX of 5m; give "
+                   "INITIAL,MAX",
+                   first);
     ra->backoff_set = true;
     return 0;
 }
@@ -308,7 +350,15 @@ static int opt_batch(run_args *ra, const char *o, const char *v)
 }
 static int opt_tasks(run_args *ra, const char *o, const char *v)
 {
-    return opt_int(o, v, 4096, &ra->wopts.max_concurrent_tasks);
+    /* Checked against the batch size once every option is read. */
+    if (cli_parse_int(v, 0, 10000000, &ra->tasks) != 0)
+        return bad("%s: expected 0 (no cap) or a whole number up to 10000000, got '%s'",
+                   o, v);
+    return 0;
+}
+static int opt_threads(run_args *ra, const char *o, const char *v)
+{
+    return opt_int(o, v, 4096, &ra->wopts.threads);
 }
 static int opt_takeovers(run_args *ra, const char *o, const char *v)
 {
@@ -320,7 +370,7 @@ static int opt_dequeue(run_args *ra, const char *o, const char *v)
 }
 static int opt_heartbeat(run_args *ra, const char *o, const char *v)
 {
-    return parse_dur(o, v, false, &ra->wopts.heartbeat_timeout);
+    return parse_dur_min(o, v, PGQ_HEARTBEAT_MIN, false, &ra->wopts.heartbeat_timeout);
 }
 
 static int opt_grace(run_args *ra, const char *o, const char *v)
@@ -379,6 +429,7 @@ static const struct {
     {"--exec-timeout", opt_exec_timeout},
     {"--batch-size", opt_batch},
     {"--max-concurrent-tasks", opt_tasks},
+    {"--threads", opt_threads},
     {"--max-takeovers", opt_takeovers},
     {"--dequeue-timeout", opt_dequeue},
     {"--heartbeat-timeout", opt_heartbeat},
@@ -414,10 +465,31 @@ static int value_option(run_args *ra, int argc, char **argv, int *i)
     return 0;
 }
 
-static int check_args(const run_args *ra)
+/* --max-concurrent-tasks as PgQueuer: a cap on held jobs, at least two
+ * batches (one running, the next prefetched), 0 for none. */
+static int check_tasks(run_args *ra)
+{
+    long long batch = ra->wopts.batch_size ? ra->wopts.batch_size : 10;
+    if (ra->tasks < 0)
+        return 0;
+    if (ra->tasks == 0) {
+        ra->wopts.max_concurrent_tasks = PGQ_UNLIMITED;
+        return 0;
+    }
+    if (ra->tasks < 2 * batch)
+        return bad("--max-concurrent-tasks: %lld is below twice the batch size (2 x "
+                   "%lld = %lld); give at least that, or 0 for no cap",
+                   ra->tasks, batch, 2 * batch);
+    ra->wopts.max_concurrent_tasks = (int)ra->tasks;
+    return 0;
+}
+
+static int check_args(run_args *ra)
 {
     if (!ra->plugin && ra->n_exec == 0)
         return bad("nothing to run: give PLUGIN.so or --exec ENTRYPOINT=COMMAND");
+    if (ra->exec_env_dsn && ra->n_exec == 0)
+        return bad("--exec-env-dsn is for --exec commands, and none was given");
     if (ra->plugin_argc > 0 && !ra->plugin)
         return bad("arguments after -- are for a plug-in, and none was given");
     bool attempts = false;
@@ -425,18 +497,23 @@ static int check_args(const run_args *ra)
         attempts |= ra->ovr[i].kind == OVR_ATTEMPTS;
     if (ra->backoff_set && !attempts)
         return bad("--backoff needs --max-attempts ENTRYPOINT=N");
-    return 0;
+    return check_tasks(ra);
 }
 
 static int parse_args(run_args *ra, int argc, char **argv)
 {
     ra->wopts.log_level = PGQ_LOG_INFO;
+    ra->tasks = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
             ra->plugin_argc = argc - i - 1;
             ra->plugin_argv = argv + i + 1;
             break;
+        }
+        if (strcmp(a, "--exec-env-dsn") == 0) {
+            ra->exec_env_dsn = true;
+            continue;
         }
         int r = value_option(ra, argc, argv, &i);
         if (r < 0)
@@ -498,6 +575,8 @@ static int register_execs(pgq_worker *w, run_args *ra)
     for (size_t i = 0; i < ra->n_exec; i++) {
         exec_spec *e = &ra->execs[i];
         e->timeout = ra->exec_timeout;
+        e->pass_dsn = ra->exec_env_dsn;
+        e->dsn = ra->dsn;
         pgq_entrypoint_opts o = {.userdata = e};
         int rc = pgq_worker_register(w, e->entrypoint, exec_handler, &o);
         if (rc == PGQ_EEXISTS)
@@ -587,6 +666,7 @@ static int run_worker(pgq_worker *w)
 static int build_and_run(run_args *ra, cli_globals *g)
 {
     log_ctx lc = {.json = ra->json};
+    ra->dsn = g->cfg.dsn;
     ra->wopts.log = log_line;
     ra->wopts.log_ud = &lc;
     pgq_worker *w = NULL;
@@ -596,6 +676,11 @@ static int build_and_run(run_args *ra, cli_globals *g)
         return rc == PGQ_EINVAL ? EXIT_USAGE : EXIT_FAILED;
     }
     lc.worker_id = pgq_worker_id(w);
+    /* Before any thread exists (a plug-in may start some); without a
+     * guard the commands run as before, unguarded. */
+    if (ra->n_exec && exec_guard_start() != 0)
+        cli_error("run: cannot start the guard of --exec commands; they may outlive "
+                  "a killed worker");
     int code = ra->plugin ? load_plugin(w, ra) : EXIT_OK;
     if (code == EXIT_OK)
         code = register_execs(w, ra);

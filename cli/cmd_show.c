@@ -26,9 +26,14 @@ enum { SHOW_MAX = 4096 };
 
 /* ---- human output ---------------------------------------------------- */
 
+/* Values come from the database (entrypoints, workers, keys, headers,
+ * errors): control characters are shown as spaces, so none reaches the
+ * terminal (an OSC sequence could retitle it, an ESC rewrite the screen). */
 static void field(const char *name, const char *value)
 {
-    printf("  %-15s %s\n", name, value && *value ? value : "-");
+    printf("  %-15s ", name);
+    cli_print_cut(stdout, value && *value ? value : "-", 0);
+    putchar('\n');
 }
 
 static void time_field(const char *name, double t)
@@ -37,19 +42,22 @@ static void time_field(const char *name, double t)
     field(name, cli_fmt_iso(t, buf, sizeof buf));
 }
 
-/* Prints text with every line indented, control bytes other than tab
- * shown as spaces. */
+/* Prints text with every line indented, each line escaped like a field. */
 static void print_indented(const char *s, size_t n, const char *indent)
 {
-    fputs(indent, stdout);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '\n' && i + 1 < n)
-            printf("\n%s", indent);
-        else if (ch != '\n')
-            fputc(ch < 0x20 && ch != '\t' ? ' ' : ch, stdout);
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] != '\n')
+            continue;
+        if (i == n && start == n && n > 0)
+            break; /* the text ended with its last line's newline */
+        char *line = strndup(s + start, i - start);
+        fputs(indent, stdout);
+        cli_print_cut(stdout, line ? line : "", 0);
+        fputc('\n', stdout);
+        free(line);
+        start = i + 1;
     }
-    fputc('\n', stdout);
 }
 
 static void print_hex(const unsigned char *p, size_t n)
@@ -111,14 +119,21 @@ static void print_error(const char *traceback)
     const char *msg = json_string_value(json_object_get(rec, "exception_message"));
     const char *tb = json_string_value(json_object_get(rec, "traceback"));
     json_t *ctx = json_object_get(rec, "additional_context");
-    printf("      error: %s: %s\n", type ? type : "?", msg ? msg : "");
+    fputs("      error: ", stdout);
+    cli_print_cut(stdout, type ? type : "?", 0);
+    fputs(": ", stdout);
+    cli_print_cut(stdout, msg ? msg : "", 0);
+    putchar('\n');
     if (tb && *tb) {
         printf("      traceback:\n");
         print_indented(tb, strlen(tb), "        ");
     }
     char *ctx_text = json_is_object(ctx) ? json_dumps(ctx, JSON_COMPACT) : NULL;
-    if (ctx_text)
-        printf("      context: %s\n", ctx_text);
+    if (ctx_text) {
+        fputs("      context: ", stdout);
+        cli_print_cut(stdout, ctx_text, 0);
+        putchar('\n');
+    }
     free(ctx_text);
     json_decref(rec);
 }

@@ -2,7 +2,8 @@
  *
  * The command runs through /bin/sh -c in its own process group, so a
  * timeout, a cancellation or an immediate stop can kill everything it
- * started. The payload is written to its stdin while its stderr is read
+ * started; the guard (exec_guard.c) knows the group, to stop it if the
+ * worker dies. The payload is written to its stdin while its stderr is read
  * (both non-blocking, so neither side can stall the other); the last
  * bytes of stderr are kept for the error record. Exit is noticed through
  * a pidfd when the kernel has them, so a background grandchild holding
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec_guard.h"
 #include "exec_handler.h"
 
 extern char **environ;
@@ -60,22 +62,44 @@ static const char *const own_vars[] = {
     "PGQ_PRIORITY=", "PGQ_HEADERS=",    "PGQ_WORKER_ID="};
 #define N_OWN (sizeof own_vars / sizeof own_vars[0])
 
-static bool is_own(const char *entry)
+/* The database credentials a command gets only with --exec-env-dsn. */
+static const char *const secret_vars[] = {"PGDSN=", "PGQUEUER_DSN=", "PGPASSWORD="};
+
+static bool starts_with_any(const char *entry, const char *const *vars, size_t n)
 {
-    for (size_t i = 0; i < N_OWN; i++)
-        if (strncmp(entry, own_vars[i], strlen(own_vars[i])) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(entry, vars[i], strlen(vars[i])) == 0)
             return true;
     return false;
 }
 
+static bool is_own(const char *entry, const exec_spec *spec)
+{
+    if (starts_with_any(entry, own_vars, N_OWN))
+        return true;
+    if (!spec->pass_dsn)
+        return starts_with_any(entry, secret_vars, 3);
+    return spec->dsn && strncmp(entry, "PGDSN=", 6) == 0;
+}
+
+/* Frees what build_env allocated: the job's variables, then PGDSN when
+ * the worker's DSN was handed on. */
+static void free_env(char **env, const exec_spec *spec)
+{
+    size_t own = N_OWN + (spec->pass_dsn && spec->dsn ? 1 : 0);
+    for (size_t i = 0; env && i < own; i++)
+        free(env[i]);
+    free(env);
+}
+
 /* The process environment with this job's variables in place of any
  * inherited ones. Frees with free_env. */
-static char **build_env(const pgq_job *job)
+static char **build_env(const pgq_job *job, const exec_spec *spec)
 {
     size_t n = 0, k = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + N_OWN + 1, sizeof *env);
+    char **env = calloc(n + N_OWN + 2, sizeof *env);
     if (!env)
         return NULL;
     char *vals[N_OWN] = {0};
@@ -95,18 +119,16 @@ static char **build_env(const pgq_job *job)
         free(env);
         return NULL;
     }
+    if (spec->pass_dsn && spec->dsn && asprintf(&env[k++], "PGDSN=%s", spec->dsn) < 0) {
+        env[k - 1] = NULL;
+        free_env(env, &(exec_spec){0});
+        return NULL;
+    }
     for (size_t i = 0; i < n; i++)
-        if (!is_own(environ[i]))
+        if (!is_own(environ[i], spec))
             env[k++] = environ[i];
     env[k] = NULL;
     return env;
-}
-
-static void free_env(char **env)
-{
-    for (size_t i = 0; env && i < N_OWN; i++)
-        free(env[i]);
-    free(env);
 }
 
 /* ---- Spawning ---------------------------------------------------------------- */
@@ -161,6 +183,7 @@ static int spawn(child *ch, const char *command, char **env)
     /* The child set its own group too; doing it here as well closes the
      * window in which a kill(-pid) could miss it. */
     (void)setpgid(ch->pid, ch->pid);
+    exec_guard_track(ch->pid, true);
     ch->in_fd = in[1];
     ch->err_fd = err[0];
     fcntl(ch->in_fd, F_SETFL, O_NONBLOCK);
@@ -229,6 +252,13 @@ static void kill_group(child *ch)
 
 static void check_exit(child *ch)
 {
+    /* The guard forgets the group while the exited command still pins its
+     * id: after the wait, the id may be reused. */
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+        si.si_pid != ch->pid)
+        return;
+    exec_guard_track(ch->pid, false);
     if (waitpid(ch->pid, &ch->status, WNOHANG) == ch->pid)
         ch->exited = true;
 }
@@ -345,9 +375,9 @@ int exec_handler(const pgq_job *job, pgq_job_ctx *ctx)
     child ch = {.in_fd = -1, .err_fd = -1, .pid_fd = -1};
     ch.payload = job->payload;
     ch.left = job->payload ? job->payload_len : 0;
-    char **env = build_env(job);
+    char **env = build_env(job, spec);
     int rc = env ? spawn(&ch, spec->command, env) : ENOMEM;
-    free_env(env);
+    free_env(env, spec);
     if (rc != 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "cannot start /bin/sh: %s", strerror(rc));

@@ -16,9 +16,7 @@
 
 #include "cli.h"
 #include "local_cluster.h"
-
-#define LOCAL_PORT "5432"
-#define LOCAL_USER "postgres"
+#include "local_fs.h"
 
 static bool is_exec(const char *dir, const char *prog)
 {
@@ -109,6 +107,51 @@ static unsigned long hash_path(const char *s)
     return h;
 }
 
+/* Creates path if needed and resolves it, refusing links of other users. */
+static int resolve_dir(const char *path, mode_t mode, char *real, size_t n)
+{
+    if (mkdirs(path, mode) != 0) {
+        cli_error("cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (lfs_resolve(path, real, n) != 0) {
+        if (errno == EPERM)
+            cli_error("refusing %s: it goes through %s, a symbolic link owned by "
+                      "another user",
+                      path, real);
+        else
+            cli_error("cannot resolve %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!lfs_path_ok(real)) {
+        cli_error("refusing %s: its real path has a control character or one of "
+                  "\" \\ $ `",
+                  path);
+        return -1;
+    }
+    return 0;
+}
+
+/* As root, a folder the server user cannot reach: /var/lib/pgq/<hash>.
+ * /var/lib/pgq must be root's and writable by root only, or anyone could
+ * plant the per-cluster folder. */
+static int fallback_root(local_cluster *lc)
+{
+    char base[PATH_MAX];
+    if (resolve_dir("/var/lib/pgq", 0755, base, sizeof base) != 0)
+        return -1;
+    struct stat st;
+    if (lstat(base, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+        (st.st_mode & 022)) {
+        cli_error("refusing %s: it must be a folder of root's, writable only by root",
+                  base);
+        return -1;
+    }
+    snprintf(lc->root, sizeof lc->root, "%s/%012lx", base,
+             hash_path(lc->dir) & 0xffffffffffffUL);
+    return 0;
+}
+
 int local_resolve(local_cluster *lc, const char *dir)
 {
     memset(lc, 0, sizeof *lc);
@@ -125,15 +168,15 @@ int local_resolve(local_cluster *lc, const char *dir)
             return -1;
         }
     }
-    if (mkdirs(lc->dir, 0700) != 0) {
-        cli_error("cannot create %s: %s", lc->dir, strerror(errno));
+    if (!lfs_path_ok(lc->dir)) {
+        cli_error("refusing the folder %s: its path has a control character or one "
+                  "of \" \\ $ `",
+                  lc->dir);
         return -1;
     }
     char real[PATH_MAX];
-    if (!realpath(lc->dir, real)) {
-        cli_error("cannot resolve %s: %s", lc->dir, strerror(errno));
+    if (resolve_dir(lc->dir, 0700, real, sizeof real) != 0)
         return -1;
-    }
     snprintf(lc->dir, sizeof lc->dir, "%s", real);
     if (find_bindir(lc->bindir, sizeof lc->bindir) != 0)
         return -1;
@@ -152,18 +195,16 @@ int local_resolve(local_cluster *lc, const char *dir)
         }
         lc->server_uid = pw->pw_uid;
         lc->server_gid = pw->pw_gid;
-        if (!reachable_by(lc->dir, pw->pw_uid, pw->pw_gid))
-            snprintf(lc->root, sizeof lc->root, "/var/lib/pgq/%012lx",
-                     hash_path(lc->dir) & 0xffffffffffffUL);
+        if (!reachable_by(lc->dir, pw->pw_uid, pw->pw_gid) && fallback_root(lc) != 0)
+            return -1;
     }
     snprintf(lc->data, sizeof lc->data, "%s/data", lc->root);
     snprintf(lc->logfile, sizeof lc->logfile, "%s/postgres.log", lc->root);
-    /* A unix socket path is limited to 107 bytes. */
-    if (strlen(lc->root) + sizeof "/.s.PGSQL." LOCAL_PORT > 100)
-        snprintf(lc->socket, sizeof lc->socket, "/tmp/pgq-%012lx",
-                 hash_path(lc->root) & 0xffffffffffffUL);
-    else
-        snprintf(lc->socket, sizeof lc->socket, "%s", lc->root);
+    /* A unix socket path is limited to 107 bytes; libpq splits PGHOST at
+     * commas. Otherwise the socket lives in a private folder in /tmp. */
+    lc->socket_in_root = strlen(lc->root) + sizeof "/.s.PGSQL." LOCAL_PORT <= 100 &&
+                         !strchr(lc->root, ',');
+    local_socket_find(lc);
     return 0;
 }
 
@@ -212,66 +253,51 @@ static int run_as_server(const local_cluster *lc, const char *prog, char *const 
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int own_dir(const local_cluster *lc, const char *path, mode_t mode)
+/* Creates lc->root and hands it to the server user, 0700. It must be new
+ * (empty), or already the server user's: root never takes over a folder
+ * with someone else's files in it (a link planted as --dir could point at
+ * any of root's folders). Ownership and mode change through a descriptor
+ * opened without following links. */
+static int own_root(const local_cluster *lc)
 {
-    if (mkdirs(path, mode) != 0) {
-        cli_error("cannot create %s: %s", path, strerror(errno));
+    if (mkdirs(lc->root, 0700) != 0) {
+        cli_error("cannot create %s: %s", lc->root, strerror(errno));
         return -1;
     }
-    if (lc->as_root && chown(path, lc->server_uid, lc->server_gid) != 0) {
-        cli_error("cannot hand %s to the postgres user: %s", path, strerror(errno));
+    int fd = lfs_open_dir(lc->root);
+    if (fd < 0) {
+        cli_error("cannot open %s without following links: %s", lc->root,
+                  strerror(errno));
         return -1;
     }
-    return 0;
-}
-
-/* Settings are rewritten at every start, so one cluster can be started
- * durable for benchmarks or with fsync off for tests. */
-static int write_settings(const local_cluster *lc, bool fast)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/pgq_local.conf", lc->data);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        cli_error("cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    fprintf(f,
-            "# Written by 'pgq local start' at every start; edit with care.\n"
-            "listen_addresses = ''\n"
-            "unix_socket_directories = '%s'\n"
-            "port = " LOCAL_PORT "\n"
-            "max_connections = 200\n"
-            "shared_buffers = '256MB'\n"
-            "max_wal_size = '2GB'\n"
-            "log_min_messages = warning\n"
-            "fsync = %s\n"
-            "full_page_writes = %s\n",
-            lc->socket, fast ? "off" : "on", fast ? "off" : "on");
-    fclose(f);
-    if (lc->as_root && chown(path, lc->server_uid, lc->server_gid) != 0)
-        return -1;
-    return 0;
+    struct stat st;
+    int rc = -1;
+    if (fstat(fd, &st) != 0)
+        cli_error("cannot examine %s: %s", lc->root, strerror(errno));
+    else if (st.st_uid != lc->server_uid && !(st.st_uid == geteuid() && lfs_dir_empty(fd)))
+        cli_error("refusing %s: it belongs to user %u and is not an empty folder\n"
+                  "hint: choose a new folder with --dir",
+                  lc->root, (unsigned)st.st_uid);
+    else if (lc->as_root && fchown(fd, lc->server_uid, lc->server_gid) != 0)
+        cli_error("cannot hand %s to the postgres user: %s", lc->root, strerror(errno));
+    else if (fchmod(fd, 0700) != 0)
+        cli_error("cannot make %s private: %s", lc->root, strerror(errno));
+    else
+        rc = 0;
+    close(fd);
+    return rc;
 }
 
 static int initdb(const local_cluster *lc)
 {
-    char *args[] = {"-D", (char *)lc->data, "-U", LOCAL_USER, "--auth=trust",
-                    "-E", "UTF8", "--locale=C", "--no-instructions", NULL};
+    char *args[] = {"-D", (char *)lc->data, "-U", LOCAL_USER, "--auth-local=peer",
+                    "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C",
+                    "--no-instructions", NULL};
     if (run_as_server(lc, "initdb", args, false) != 0) {
         cli_error("initdb into %s failed (see the messages above)", lc->data);
         return -1;
     }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/postgresql.conf", lc->data);
-    FILE *f = fopen(path, "a");
-    if (!f) {
-        cli_error("cannot append to %s: %s", path, strerror(errno));
-        return -1;
-    }
-    fputs("\ninclude_if_exists = 'pgq_local.conf'\n", f);
-    fclose(f);
-    return 0;
+    return local_include_conf(lc);
 }
 
 int local_running(const local_cluster *lc)
@@ -284,6 +310,8 @@ int local_running(const local_cluster *lc)
     return run_as_server(lc, "pg_ctl", args, false) == 0 ? 1 : 0;
 }
 
+/* As root with the fallback root, dir/cluster points at it. symlink and
+ * unlink act on the link itself, never on what a planted one points at. */
 static void link_state_dir(const local_cluster *lc)
 {
     if (strcmp(lc->root, lc->dir) == 0)
@@ -298,19 +326,23 @@ static void link_state_dir(const local_cluster *lc)
 int local_start(local_cluster *lc, bool fast, bool quiet)
 {
     int state = local_running(lc);
-    if (state == 1) {
+    if (state == 1 && lc->socket[0]) {
         if (!quiet)
             printf("local PostgreSQL already running (socket %s)\n", lc->socket);
         return 0;
     }
-    if (own_dir(lc, lc->root, 0700) != 0)
+    if (state == 1) {
+        cli_error("the cluster in %s runs, but its socket folder is gone or unsafe\n"
+                  "hint: pgq local stop, then start",
+                  lc->root);
         return -1;
-    if (strcmp(lc->socket, lc->root) != 0 && own_dir(lc, lc->socket, 0755) != 0)
+    }
+    if (own_root(lc) != 0 || local_socket_make(lc) != 0)
         return -1;
     if (state == -1 && initdb(lc) != 0)
         return -1;
     link_state_dir(lc);
-    if (write_settings(lc, fast) != 0)
+    if (local_write_conf(lc, fast) != 0)
         return -1;
     char *args[] = {"start", "-w", "-t", "60", "-D", (char *)lc->data,
                     "-l", (char *)lc->logfile, NULL};
@@ -340,48 +372,49 @@ int local_stop(local_cluster *lc, bool quiet)
     return 0;
 }
 
-static int remove_tree(const char *path)
-{
-    char *argv[] = {"rm", "-rf", (char *)path, NULL};
-    pid_t pid = fork();
-    if (pid == 0) {
-        execvp("rm", argv);
-        _exit(127);
-    }
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0)
-        return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
+/* The server user deletes what it owns; root only removes the folders left
+ * empty (rmdir never follows a link, and fails on anything not ours). */
 int local_destroy(local_cluster *lc)
 {
     if (local_stop(lc, true) != 0)
         return -1;
-    int rc = remove_tree(lc->root);
-    if (strcmp(lc->socket, lc->root) != 0)
-        rc |= remove_tree(lc->socket);
-    if (strcmp(lc->root, lc->dir) != 0)
-        rc |= remove_tree(lc->dir);
+    char record[PATH_MAX + 16];
+    snprintf(record, sizeof record, "%s/socket_dir", lc->root);
+    int rc = local_socket_remove(lc);
+    char *paths[] = {lc->data, lc->logfile, record, NULL};
+    rc |= local_remove_as_server(lc, paths);
+    if (rmdir(lc->root) != 0 && errno != ENOENT) {
+        cli_error("left %s: %s", lc->root, strerror(errno));
+        rc = -1;
+    }
+    if (strcmp(lc->root, lc->dir) != 0) {
+        char link[PATH_MAX + 16];
+        snprintf(link, sizeof link, "%s/cluster", lc->dir);
+        unlink(link);
+        if (rmdir(lc->dir) != 0 && errno != ENOENT) {
+            cli_error("left %s: %s", lc->dir, strerror(errno));
+            rc = -1;
+        }
+    }
     return rc;
 }
 
-static void shell_quote(const char *s)
+void local_shell_quote(FILE *f, const char *s)
 {
-    putchar('\'');
+    fputc('\'', f);
     for (; *s; s++) {
         if (*s == '\'')
-            fputs("'\\''", stdout);
+            fputs("'\\''", f);
         else
-            putchar(*s);
+            fputc(*s, f);
     }
-    putchar('\'');
+    fputc('\'', f);
 }
 
 void local_print_env(const local_cluster *lc)
 {
     fputs("export PGHOST=", stdout);
-    shell_quote(lc->socket);
+    local_shell_quote(stdout, lc->socket);
     printf("\nexport PGPORT=" LOCAL_PORT "\nexport PGUSER=" LOCAL_USER
            "\nexport PGDATABASE=postgres\n");
 }

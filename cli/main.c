@@ -41,6 +41,8 @@ static void print_main_help(void)
            "                  env PGDSN or PGQUEUER_DSN, else PGHOST, PGPORT...\n"
            "  --prefix P      object-name prefix (env PGQUEUER_PREFIX)\n"
            "  --schema S      schema of the tables (env PGQUEUER_SCHEMA)\n"
+           "  --no-prepare    send statements unnamed, for a pooler in transaction\n"
+           "                  mode such as PgBouncer (env PGQ_PREPARE=off)\n"
            "  -h, --help      show this help; pgq COMMAND --help for a command\n"
            "  --version       print the version\n\n"
            "Exit status: 0 success, 1 operation failed, 2 usage error.\n"
@@ -58,6 +60,10 @@ static int take_globals(int *argc, char **argv, cli_globals *g)
         const char **slot = NULL;
         if (!rest && strcmp(a, "--") == 0)
             rest = true;
+        if (!rest && strcmp(a, "--no-prepare") == 0) {
+            g->cfg.no_prepare = true;
+            continue;
+        }
         if (!rest && (strcmp(a, "--dsn") == 0 || strcmp(a, "--pg-dsn") == 0))
             slot = &g->cfg.dsn;
         else if (!rest && strcmp(a, "--prefix") == 0)
@@ -87,12 +93,28 @@ static int take_globals(int *argc, char **argv, cli_globals *g)
     return 0;
 }
 
+static int dispatch(int argc, char **argv, cli_globals *g);
+
 int main(int argc, char **argv)
 {
     cli_globals g;
     memset(&g, 0, sizeof g);
     if (take_globals(&argc, argv, &g) != 0)
         return EXIT_USAGE;
+    /* Every local user can read /proc/PID/cmdline: keep a copy of --dsn and
+     * blank its password in argv for the rest of the process's life. */
+    char *dsn = g.cfg.dsn ? strdup(g.cfg.dsn) : NULL;
+    if (dsn) {
+        pgq_dsn_scrub((char *)g.cfg.dsn);
+        g.cfg.dsn = dsn;
+    }
+    int rc = dispatch(argc, argv, &g);
+    free(dsn);
+    return rc;
+}
+
+static int dispatch(int argc, char **argv, cli_globals *g)
+{
     if (argc < 2) {
         print_main_help();
         return EXIT_USAGE;
@@ -109,15 +131,20 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(name, commands[i].name) != 0)
             continue;
-        pgq_config_from_env(&g.cfg);
+        pgq_config_from_env(&g->cfg);
+        const char *prep = getenv("PGQ_PREPARE");
+        if (prep && *prep && strcmp(prep, "on") != 0 && strcmp(prep, "off") != 0) {
+            cli_error("PGQ_PREPARE must be on or off, not '%s'", prep);
+            return EXIT_USAGE;
+        }
         /* Names are checked before anything connects or prints SQL. */
         char err[256];
         if (!cli_wants_help(argc - 1, argv + 1) &&
-            pgq_config_validate(&g.cfg, err, sizeof err) != PGQ_OK) {
+            pgq_config_validate(&g->cfg, err, sizeof err) != PGQ_OK) {
             cli_error("%s", err);
             return EXIT_USAGE;
         }
-        return commands[i].fn(argc - 1, argv + 1, &g);
+        return commands[i].fn(argc - 1, argv + 1, g);
     }
     if (name[0] == '-')
         cli_error("unknown option '%s'\nTry 'pgq --help'.", name);

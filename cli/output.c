@@ -80,6 +80,13 @@ void cli_print_cut(FILE *f, const char *s, int width)
         unsigned char c = (unsigned char)s[i];
         if ((c & 0xc0) != 0x80 && col++ == keep)
             break;
+        /* C1 controls (U+0080-U+009F, e.g. CSI) too: some terminals obey them. */
+        if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9f) {
+            fputc(' ', f);
+            i++;
+            continue;
+        }
         fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
     }
     if (keep < chars)

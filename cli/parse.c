@@ -1,5 +1,6 @@
-/* parse.c: the CLI's pure parsers (durations, id lists, integers). They
- * never allocate on failure, and are fuzzed by tests/fuzz. */
+/* parse.c: the CLI's pure parsers (durations, id lists, integers, --exec
+ * specs). They never allocate on failure, and are fuzzed by
+ * tests/fuzz/fuzz_duration.c, fuzz_idlist.c and fuzz_exec_spec.c. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,34 +16,63 @@ static const char *skip_spaces(const char *p)
     return p;
 }
 
+/* A decimal number at *p: digits, optionally a point and more digits
+ * (no sign, exponent, hex, "inf" or "nan": strtod alone takes "0x10" as
+ * 16 and "1e3" as 1000). Advances *p past it; -1 when there is none. */
+static int decimal(const char **p, double *out)
+{
+    const char *s = *p, *q = s;
+    char buf[64];
+    while (*q >= '0' && *q <= '9')
+        q++;
+    if (q == s)
+        return -1;
+    if (*q == '.') {
+        const char *f = ++q;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q == f)
+            return -1;
+    }
+    if ((size_t)(q - s) >= sizeof buf)
+        return -1;
+    memcpy(buf, s, (size_t)(q - s));
+    buf[q - s] = '\0';
+    *out = strtod(buf, NULL);
+    *p = q;
+    return 0;
+}
+
+int cli_parse_number(const char *s, double *out)
+{
+    double v;
+    const char *p = s;
+    if (!s || decimal(&p, &v) != 0 || *p)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int cli_parse_duration(const char *s, double *seconds)
 {
     static const struct {
         const char *unit;
         double factor;
     } units[] = {{"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
-    double total = 0;
+    double total = 0, v;
     const char *p = s;
     if (!s || !*s)
         return -1;
     /* A bare number means seconds. */
-    char *end;
-    errno = 0;
-    double bare = strtod(s, &end);
-    if (*end == '\0' && errno == 0 && s[0] >= '0' && s[0] <= '9') {
-        if (!(bare >= 0 && bare < 1e12))
+    if (cli_parse_number(s, &v) == 0) {
+        if (!(v < 1e12))
             return -1;
-        *seconds = bare;
+        *seconds = v;
         return 0;
     }
     while (*p) {
-        if (!(*p >= '0' && *p <= '9'))
+        if (decimal(&p, &v) != 0 || !(v < 1e12))
             return -1;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno != 0 || !(v >= 0 && v < 1e12))
-            return -1;
-        p = end;
         size_t best = 0;
         double factor = 0;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
@@ -161,5 +191,12 @@ int cli_split_assignment(const char *s, char *name, size_t namelen, const char *
     memcpy(name, s, (size_t)(eq - s));
     name[eq - s] = '\0';
     *value = eq + 1;
+    return 0;
+}
+
+int cli_parse_exec_spec(const char *s, char *name, size_t namelen, const char **command)
+{
+    if (cli_split_assignment(s, name, namelen, command) != 0 || !**command)
+        return -1;
     return 0;
 }

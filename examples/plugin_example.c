@@ -3,6 +3,7 @@
  *
  *   pgq run build/examples/plugin_example.so -- [--record FILE]
  *           [--entrypoints A,B,...] [--fail-every N] [--sleep-ms N]
+ *           [--block-every N --until FILE [--blocked FILE]]
  *
  * A plug-in is a shared object exporting one function,
  * pgq_plugin_setup(worker, argc, argv), which registers its entrypoints
@@ -21,6 +22,12 @@
  * (one write(2) on an O_APPEND file, so concurrent runs do not mix lines):
  * the tests count runs this way. With --fail-every N, hello and the named
  * entrypoints fail every Nth job id; with --sleep-ms N they take N ms.
+ * With --block-every N --until FILE, they hold every Nth job id until FILE
+ * exists (or the job is cancelled), appending "<job id>\n" to the file
+ * given by --blocked FILE as each such job starts waiting: a test then
+ * knows for certain which jobs are still running (and, once every task is
+ * held, that the rest are still queued) for as long as it wants, instead
+ * of racing the worker.
  *
  * Handlers run on the worker's thread pool, so they must be thread-safe;
  * this one keeps only read-only state after setup.
@@ -39,19 +46,26 @@ typedef struct example {
     int record_fd;   /* -1: no recording */
     long fail_every; /* 0: never */
     long sleep_ms;   /* work time of hello and the named entrypoints */
+    long block_every;  /* 0: never */
+    const char *until; /* the file whose existence releases held jobs */
+    int blocked_fd;    /* -1: no log of held jobs */
 } example;
 
 /* One instance per process: pgq run loads a plug-in once. */
-static example state = {.record_fd = -1};
+static example state = {.record_fd = -1, .blocked_fd = -1};
+
+/* One write(2) of an O_APPEND file, so concurrent lines do not mix. */
+static void append_line(int fd, const char *line, int n)
+{
+    if (fd >= 0 && n > 0 && write(fd, line, (size_t)n) != n)
+        return; /* a test would notice the missing line */
+}
 
 static void record(const pgq_job *job)
 {
     char line[320];
-    if (state.record_fd < 0)
-        return;
     int n = snprintf(line, sizeof line, "%lld %s\n", (long long)job->id, job->entrypoint);
-    if (n > 0 && write(state.record_fd, line, (size_t)n) != n)
-        return; /* a test would notice the missing line */
+    append_line(state.record_fd, line, n);
 }
 
 static int fail(const pgq_job *job, pgq_job_ctx *ctx)
@@ -81,6 +95,21 @@ static bool nap(pgq_job_ctx *ctx, long ms)
     return true;
 }
 
+/* --block-every: holds the job until the --until file exists; false if
+ * the job was cancelled meanwhile. */
+static bool hold(const pgq_job *job, pgq_job_ctx *ctx)
+{
+    if (state.block_every <= 0 || job->id % state.block_every != 0)
+        return true;
+    char line[32];
+    int n = snprintf(line, sizeof line, "%lld\n", (long long)job->id);
+    append_line(state.blocked_fd, line, n);
+    while (access(state.until, F_OK) != 0)
+        if (!nap(ctx, 10))
+            return false;
+    return true;
+}
+
 static int sleep_ms(const pgq_job *job, pgq_job_ctx *ctx)
 {
     char buf[32] = "0";
@@ -99,7 +128,7 @@ static int sleep_ms(const pgq_job *job, pgq_job_ctx *ctx)
 static int hello(const pgq_job *job, pgq_job_ctx *ctx)
 {
     record(job);
-    if (state.sleep_ms > 0 && !nap(ctx, state.sleep_ms)) {
+    if (!hold(job, ctx) || (state.sleep_ms > 0 && !nap(ctx, state.sleep_ms))) {
         pgq_job_ctx_error(ctx, "Cancelled", "interrupted", NULL);
         return 1;
     }
@@ -134,17 +163,29 @@ static int register_list(pgq_worker *w, const char *list)
     return rc;
 }
 
+static int open_log(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        fprintf(stderr, "plugin_example: %s: %s\n", path, strerror(errno));
+    return fd;
+}
+
 /* Options are checked before anything is registered. */
 static int parse(int argc, char **argv, const char **list)
 {
     for (int i = 1; i < argc; i++) {
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--record") == 0 && next) {
-            state.record_fd = open(next, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-            if (state.record_fd < 0) {
-                fprintf(stderr, "plugin_example: %s: %s\n", next, strerror(errno));
+            if ((state.record_fd = open_log(next)) < 0)
                 return -1;
-            }
+        } else if (strcmp(argv[i], "--blocked") == 0 && next) {
+            if ((state.blocked_fd = open_log(next)) < 0)
+                return -1;
+        } else if (strcmp(argv[i], "--block-every") == 0 && next) {
+            state.block_every = strtol(next, NULL, 10);
+        } else if (strcmp(argv[i], "--until") == 0 && next) {
+            state.until = next;
         } else if (strcmp(argv[i], "--entrypoints") == 0 && next) {
             *list = next;
         } else if (strcmp(argv[i], "--fail-every") == 0 && next) {
@@ -156,6 +197,10 @@ static int parse(int argc, char **argv, const char **list)
             return -1;
         }
         i++;
+    }
+    if (state.block_every > 0 && !state.until) {
+        fprintf(stderr, "plugin_example: --block-every needs --until FILE\n");
+        return -1;
     }
     return 0;
 }

@@ -113,16 +113,28 @@ typedef struct pgq_config {
     const char *schema;           /* schema qualifying tables/type/function */
     const char *application_name; /* NULL: "pgq" */
     int connect_timeout;          /* seconds; 0: libpq default */
+    bool no_prepare;              /* send every statement unnamed (no
+                                     PQprepare): for a pooler in transaction
+                                     mode, e.g. PgBouncer; see docs */
 } pgq_config;
 
 /* Fills unset fields of cfg from PGDSN / PGQUEUER_DSN, PGQUEUER_PREFIX,
- * PGQUEUER_SCHEMA, PGQUEUER_APPLICATION_NAME and PGQUEUER_CONNECT_TIMEOUT.
- * The strings point into the environment. */
+ * PGQUEUER_SCHEMA, PGQUEUER_APPLICATION_NAME and PGQUEUER_CONNECT_TIMEOUT,
+ * and sets no_prepare when PGQ_PREPARE is "off". The strings point into
+ * the environment. Unless the DSN or PGTARGETSESSIONATTRS says otherwise,
+ * clients connect with target_session_attrs=read-write: with several
+ * hosts, the first writable one. */
 void pgq_config_from_env(pgq_config *cfg);
 
 /* Checks prefix and schema without connecting. On failure returns PGQ_EINVAL
  * and writes one sentence naming the bad value into err. */
 int pgq_config_validate(const pgq_config *cfg, char *err, size_t errlen);
+
+/* Overwrites every password in a connection string or URI with '*', in
+ * place (password=, sslpassword=, postgresql://user:PASSWORD@...), e.g. in
+ * argv after copying it, since every local user can read a process's
+ * command line. Messages of pgq_client_errmsg() never hold the password. */
+void pgq_dsn_scrub(char *dsn);
 
 /* ---- Client handle ----------------------------------------------------- */
 
@@ -442,6 +454,8 @@ typedef struct pgq_list_failed_opts {
     int limit;              /* 0: no limit */
     const char *entrypoint; /* NULL: all */
     bool newest_first;      /* default: oldest failure first */
+    bool sizes_only;        /* job.payload NULL, job.payload_len its size:
+                               a listing that reads no payload */
 } pgq_list_failed_opts;
 
 PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
@@ -469,15 +483,37 @@ bool pgq_job_ctx_cancelled(const pgq_job_ctx *ctx);
 /* The userdata given at registration. */
 void *pgq_job_ctx_userdata(const pgq_job_ctx *ctx);
 
+/* Ranges of the worker's options, checked by pgq_worker_new,
+ * pgq_worker_register and pgq_worker_run (which also sees changes made
+ * through pgq_worker_entrypoint_opts). A heartbeat_timeout or retry_timer
+ * below PGQ_HEARTBEAT_MIN cannot be honoured: the worker heartbeats every
+ * half of it, and one round trip, a busy server or a descheduled process
+ * takes longer than a few milliseconds, so healthy workers would take each
+ * other's jobs over. Durations stay below PGQ_SECONDS_MAX (about 31 years)
+ * and rates within PGQ_RATE_MIN..PGQ_RATE_MAX so that the timestamps the
+ * claim computes from now() stay within PostgreSQL's range. */
+#define PGQ_HEARTBEAT_MIN 1.0
+#define PGQ_SECONDS_MAX 1e9
+#define PGQ_RATE_MIN 1e-9 /* jobs per second: one per PGQ_SECONDS_MAX */
+#define PGQ_RATE_MAX 1e9
+/* Handler-requested retries (pgq_job_ctx_retry) of an entrypoint without
+ * max_attempts stop after this many runs in all. */
+#define PGQ_DEFAULT_RETRY_RUNS 10
+
 typedef struct pgq_entrypoint_opts {
     bool mark_as_failed;        /* hold final failures as `failed` */
-    double retry_timer;         /* seconds; 0: the worker's heartbeat timeout */
+    double retry_timer;         /* seconds; 0: the worker's heartbeat timeout;
+                                   else PGQ_HEARTBEAT_MIN..PGQ_SECONDS_MAX */
     int32_t concurrency_limit;  /* 0: unlimited */
-    double requests_per_second; /* 0: unlimited */
-    int max_attempts;           /* total runs incl. the first; 0 or 1: no retry */
-    double backoff_initial;     /* seconds; 0: 1 */
+    double requests_per_second; /* 0: unlimited; else PGQ_RATE_MIN..MAX */
+    int max_attempts;           /* total runs incl. the first, handler-requested
+                                   retries included; 0: failures are not
+                                   retried, handler-requested retries stop
+                                   after PGQ_DEFAULT_RETRY_RUNS runs; 1: no
+                                   retry at all */
+    double backoff_initial;     /* seconds; 0: 1; at most the backoff_max */
     double backoff_max;         /* seconds; 0: 300 */
-    double backoff_multiplier;  /* 0: 2 */
+    double backoff_multiplier;  /* 0: 2; else at least 1 */
     void *userdata;
 } pgq_entrypoint_opts;
 
@@ -497,11 +533,21 @@ typedef enum pgq_worker_mode {
     PGQ_MODE_DRAIN,             /* exit once nothing is queued or running */
 } pgq_worker_mode;
 
+#define PGQ_UNLIMITED (-1) /* pgq_worker_opts.max_concurrent_tasks: no cap */
+
 typedef struct pgq_worker_opts {
     int batch_size;             /* 0: 10 */
-    int max_concurrent_tasks;   /* handler threads; 0: 4 x batch_size cap 32 */
+    int max_concurrent_tasks;   /* hard cap on the jobs the worker holds
+                                   (picked by it: running, prefetched, or
+                                   waiting for their outcome to be recorded);
+                                   at least 2 x batch_size; 0: max(100,
+                                   2 x batch_size); PGQ_UNLIMITED: no cap */
+    int threads;                /* handler threads (jobs running at once); 0:
+                                   4 x batch_size, at most 32; never more
+                                   than max_concurrent_tasks */
     double dequeue_timeout;     /* seconds between idle polls; 0: 30 */
-    double heartbeat_timeout;   /* seconds; 0: 30 */
+    double heartbeat_timeout;   /* seconds; 0: 30; else at least
+                                   PGQ_HEARTBEAT_MIN */
     double shutdown_grace;      /* seconds; 0: 30 */
     int max_takeovers;          /* poison-job limit; 0: 3 */
     pgq_worker_mode mode;

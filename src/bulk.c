@@ -19,7 +19,6 @@
  * failure anywhere leaves nothing behind. Inside the caller's own
  * transaction a savepoint plays that role instead.
  */
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,10 +170,7 @@ static bool headers_ok(pgq_bulk *b, const char *text)
 {
     if (b->headers_seen && strcmp(b->headers_seen, text) == 0)
         return true;
-    json_error_t err;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
-    bool ok = j && (json_is_object(j) || json_is_null(j));
-    json_decref(j);
+    bool ok = pgq__headers_ok(text);
     if (ok) {
         free(b->headers_seen);
         b->headers_seen = strdup(text); /* NULL only costs a parse next time */

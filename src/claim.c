@@ -42,7 +42,7 @@ static int validate(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n,
         return pgq__fail(c, PGQ_EINVAL,
                          "pgq_claim: entrypoints and a queue_manager_id are required");
     if (o->batch_size <= 0 || o->max_takeovers < 0 || !isfinite(o->default_retry_timer) ||
-        o->default_retry_timer < 0)
+        o->default_retry_timer < 0 || o->default_retry_timer >= PGQ_SECONDS_MAX)
         return pgq__fail(c, PGQ_EINVAL,
                          "pgq_claim: batch_size must be > 0, max_takeovers and "
                          "default_retry_timer >= 0");
@@ -50,8 +50,12 @@ static int validate(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n,
         const pgq_claim_entrypoint *e = &eps[i];
         if (!e->entrypoint || !e->entrypoint[0])
             return pgq__fail(c, PGQ_EINVAL, "pgq_claim: entrypoint %zu is empty", i);
-        if (e->concurrency_limit < 0 || !isfinite(e->requests_per_second) ||
-            e->requests_per_second < 0 || isnan(e->retry_timer))
+        /* Out of these ranges the timestamps the claim computes leave
+         * PostgreSQL's and every claim would fail (include/pgq.h). */
+        double rps = e->requests_per_second;
+        if (e->concurrency_limit < 0 || isnan(rps) ||
+            (rps != 0 && !(rps >= PGQ_RATE_MIN && rps <= PGQ_RATE_MAX)) ||
+            isnan(e->retry_timer) || e->retry_timer >= PGQ_SECONDS_MAX)
             return pgq__fail(c, PGQ_EINVAL, "pgq_claim: bad limits for entrypoint %s",
                              e->entrypoint);
         for (size_t k = 0; k < i; k++)
@@ -162,20 +166,18 @@ static int pipeline_status(pgq_client *c, PGresult **res, int nq)
 }
 
 /* Queues the statements of a locked claim; false if libpq refused one. */
-static bool send_locked_claim(PGconn *conn, bool own_tx, const char *locks,
+static bool send_locked_claim(pgq_client *c, bool own_tx, const char *locks,
                               const char *const *values)
 {
-    char lock_name[16], claim_name[16];
-    snprintf(lock_name, sizeof lock_name, "pgq_%d", (int)PGQ__CLAIM_LOCK);
-    snprintf(claim_name, sizeof claim_name, "pgq_%d", (int)PGQ__CLAIM);
+    PGconn *conn = c->conn;
     /* The lock only helps if the claim's snapshot is taken after it is
      * granted, which READ COMMITTED guarantees whatever the session's
      * default isolation. */
     if (own_tx && !PQsendQueryParams(conn, "BEGIN ISOLATION LEVEL READ COMMITTED", 0,
                                      NULL, NULL, NULL, NULL, 0))
         return false;
-    if (!PQsendQueryPrepared(conn, lock_name, 1, &locks, NULL, NULL, 0) ||
-        !PQsendQueryPrepared(conn, claim_name, CLAIM_PARAMS, values, NULL, NULL, 0))
+    if (!pgq__send(c, PGQ__CLAIM_LOCK, 1, &locks, NULL, NULL) ||
+        !pgq__send(c, PGQ__CLAIM, CLAIM_PARAMS, values, NULL, NULL))
         return false;
     if (own_tx && !PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
         return false;
@@ -188,19 +190,18 @@ static bool send_locked_claim(PGconn *conn, bool own_tx, const char *locks,
 static PGresult *locked_claim(pgq_client *c, const claim_params *p,
                               const char *const *values, int *rc)
 {
-    char name[16];
     PGresult *res[4] = {NULL, NULL, NULL, NULL};
     bool own_tx = PQtransactionStatus(c->conn) == PQTRANS_IDLE;
     int nq = own_tx ? 4 : 2, claim_at = own_tx ? 2 : 1;
-    if ((*rc = pgq__prepare(c, PGQ__CLAIM_LOCK, name)) != PGQ_OK ||
-        (*rc = pgq__prepare(c, PGQ__CLAIM, name)) != PGQ_OK)
+    if ((*rc = pgq__prepare(c, PGQ__CLAIM_LOCK)) != PGQ_OK ||
+        (*rc = pgq__prepare(c, PGQ__CLAIM)) != PGQ_OK)
         return NULL;
     if (!PQenterPipelineMode(c->conn)) {
         *rc = pgq__fail(c, PGQ_ESTATE, "claim: cannot enter pipeline mode: %s",
                         PQerrorMessage(c->conn));
         return NULL;
     }
-    if (send_locked_claim(c->conn, own_tx, p->locks.data, values))
+    if (send_locked_claim(c, own_tx, p->locks.data, values))
         read_pipeline(c->conn, res, nq);
     PQexitPipelineMode(c->conn);
     *rc = pipeline_status(c, res, nq);
@@ -208,7 +209,7 @@ static PGresult *locked_claim(pgq_client *c, const claim_params *p,
     if (own_tx && PQtransactionStatus(c->conn) == PQTRANS_INERROR)
         PQclear(PQexec(c->conn, "ROLLBACK"));
     if (*rc != PGQ_OK && PQstatus(c->conn) == CONNECTION_BAD)
-        memset(c->prepared, 0, sizeof c->prepared), c->shape = 0;
+        pgq__forget_statements(c);
     PGresult *claim = *rc == PGQ_OK ? res[claim_at] : NULL;
     for (int i = 0; i < nq; i++)
         if (res[i] != claim)

@@ -5,8 +5,10 @@
 
 #include "internal.h"
 
-/* Index = pgq__stmt. Templates are rendered with the client's names and
- * prepared on first use under the name "pgq_<index>". */
+/* Index = pgq__stmt. Templates are rendered with the client's names on
+ * first use and prepared under the name "pgq_<index>", or, with prepared
+ * statements off (a pooler in transaction mode, see docs/operations.md),
+ * sent unnamed with every call. */
 static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__ENQUEUE] = pgq__sql_enqueue,
     [PGQ__CLAIM] = pgq__sql_claim,
@@ -73,6 +75,19 @@ static void trim_newline(char *s)
         s[--n] = '\0';
 }
 
+/* The host setting as given (PQhost names only the last host tried):
+ * "a,b" when a multi-host DSN found no usable server. malloc'd or NULL. */
+static char *host_list(PGconn *conn)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    char *hosts = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "host") == 0 && o->val && strchr(o->val, ','))
+            hosts = strdup(o->val);
+    PQconninfoFree(opts);
+    return hosts;
+}
+
 int pgq_client_open(pgq_client **out, const pgq_config *cfg)
 {
     char err[256];
@@ -81,12 +96,22 @@ int pgq_client_open(pgq_client **out, const pgq_config *cfg)
     if (!c)
         return PGQ_ENOMEM;
     c->errmsg = empty;
+    c->no_prepare = cfg && cfg->no_prepare;
     if (pgq__names_init(&c->names, cfg, err, sizeof err) != PGQ_OK)
         return pgq__fail(c, PGQ_EINVAL, "%s", err);
 
     char timeout[16];
-    const char *keys[5], *vals[5];
+    const char *keys[6], *vals[6];
     int k = 0;
+    /* Every queue operation writes, so with several hosts (host=a,b after
+     * a failover) libpq must skip a standby and try the next one, at every
+     * reconnection too. Placed before dbname, the DSN (or the environment)
+     * can still say otherwise, e.g. target_session_attrs=any. */
+    const char *tsa = getenv("PGTARGETSESSIONATTRS");
+    if (!tsa || !*tsa) {
+        keys[k] = "target_session_attrs";
+        vals[k++] = "read-write";
+    }
     keys[k] = "dbname";
     vals[k++] = cfg && cfg->dsn ? cfg->dsn : "";
     keys[k] = "application_name";
@@ -103,13 +128,16 @@ int pgq_client_open(pgq_client **out, const pgq_config *cfg)
         return pgq__fail(c, PGQ_ENOMEM, "out of memory while connecting");
     PQsetNoticeProcessor(c->conn, silent_notice, NULL);
     if (PQstatus(c->conn) != CONNECTION_OK) {
-        char *msg = strdup(PQerrorMessage(c->conn));
+        /* libpq echoes pieces of a malformed DSN, password included. */
+        char *msg = pgq__mask(PQerrorMessage(c->conn), cfg ? cfg->dsn : NULL);
         if (msg)
             trim_newline(msg);
-        const char *host = PQhost(c->conn), *port = PQport(c->conn);
+        char *hosts = host_list(c->conn);
+        const char *host = hosts ? hosts : PQhost(c->conn), *port = PQport(c->conn);
         int rc = pgq__fail(c, PGQ_ECONNECT, "cannot connect to %s port %s: %s",
                            host && *host ? host : "(default socket)",
                            port && *port ? port : "5432", msg ? msg : "");
+        free(hosts);
         free(msg);
         return rc;
     }
@@ -122,6 +150,8 @@ void pgq_client_free(pgq_client *c)
         return;
     if (c->conn)
         PQfinish(c->conn);
+    for (int i = 0; i < PGQ__STMT_COUNT; i++)
+        free(c->sql[i]);
     pgq__clear_error(c);
     free(c);
 }
@@ -141,6 +171,25 @@ static void dedupe_key_from_detail(const char *detail, char *key, size_t n)
         *end = '\0';
 }
 
+/* Whether the failed statement's connection is gone. A server that shut
+ * down or crashed (a failover) closed it; libpq may report the first
+ * statement sent afterwards with an error it made up itself, without a
+ * SQLSTATE, and notice the closed socket only on its next read: read once
+ * (the socket is non-blocking) so the caller reconnects now instead of
+ * failing once more on the dead connection. The server's own last words
+ * (class 08, or 57P01-57P03: shutdown, crash, not accepting connections)
+ * mean the same. */
+static bool conn_lost(pgq_client *c, const char *state)
+{
+    if (PQstatus(c->conn) == CONNECTION_BAD)
+        return true;
+    if (state && *state)
+        return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+               strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
+    (void)PQconsumeInput(c->conn);
+    return PQstatus(c->conn) == CONNECTION_BAD;
+}
+
 int pgq__check(pgq_client *c, const PGresult *r)
 {
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -151,7 +200,7 @@ int pgq__check(pgq_client *c, const PGresult *r)
     }
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
-    if (!r || PQstatus(c->conn) == CONNECTION_BAD) {
+    if (!r || conn_lost(c, state)) {
         char *msg = strdup(PQerrorMessage(c->conn));
         if (msg)
             trim_newline(msg);
@@ -163,6 +212,22 @@ int pgq__check(pgq_client *c, const PGresult *r)
     }
     const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    /* Our statement is gone (26000), or another session's is there under
+     * its name (42P05): the server connection changed under this session,
+     * which is what a pooler in transaction mode does between
+     * transactions. */
+    if (state && !c->no_prepare &&
+        (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0)) {
+        int rc = pgq__fail(c, PGQ_ESQL,
+                           "%s: the server connection changed under this session, "
+                           "as with a pooler in transaction mode (PgBouncer "
+                           "pool_mode=transaction): turn prepared statements off "
+                           "(PGQ_PREPARE=off, pgq --no-prepare, or "
+                           "pgq_config.no_prepare)",
+                           primary ? primary : "prepared statement error");
+        snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state);
+        return rc;
+    }
     if (state && strcmp(state, "23505") == 0 && constraint &&
         strstr(constraint, "pgqueuer_unique_dedupe_key")) {
         char key[512];
@@ -185,22 +250,42 @@ int pgq__check(pgq_client *c, const PGresult *r)
     return rc;
 }
 
+/* The statement's SQL for this client, rendered on first use. */
+static const char *stmt_text(pgq_client *c, pgq__stmt s)
+{
+    if (c->sql[s])
+        return c->sql[s];
+    if (!pgq__shape_marked(stmt_sql[s])) {
+        c->sql[s] = pgq__render(&c->names, stmt_sql[s]);
+        return c->sql[s];
+    }
+    /* Its lines depend on the table's shape (shape.c). */
+    char *variant = pgq__shape_filter(stmt_sql[s], pgq__shape(c));
+    c->sql[s] = variant ? pgq__render(&c->names, variant) : NULL;
+    free(variant);
+    return c->sql[s];
+}
+
+void pgq__forget_statements(pgq_client *c)
+{
+    memset(c->prepared, 0, sizeof c->prepared);
+    /* A new connection may be to a table upgraded meanwhile. */
+    c->shape = 0;
+    for (int s = 0; s < PGQ__STMT_COUNT; s++)
+        if (c->sql[s] && pgq__shape_marked(stmt_sql[s])) {
+            free(c->sql[s]);
+            c->sql[s] = NULL;
+        }
+}
+
 static int prepare(pgq_client *c, pgq__stmt s)
 {
     char name[16];
-    char *variant = NULL;
-    if (pgq__shape_marked(stmt_sql[s])) {
-        variant = pgq__shape_filter(stmt_sql[s], pgq__shape(c));
-        if (!variant)
-            return pgq__fail(c, PGQ_ENOMEM, "out of memory");
-    }
-    char *sql = pgq__render(&c->names, variant ? variant : stmt_sql[s]);
-    free(variant);
+    const char *sql = stmt_text(c, s);
     if (!sql)
         return pgq__fail(c, PGQ_ENOMEM, "out of memory");
     snprintf(name, sizeof name, "pgq_%d", (int)s);
     PGresult *r = PQprepare(c->conn, name, sql, 0, NULL);
-    free(sql);
     int rc = pgq__check(c, r);
     PQclear(r);
     if (rc == PGQ_OK)
@@ -208,27 +293,45 @@ static int prepare(pgq_client *c, pgq__stmt s)
     return rc;
 }
 
-int pgq__prepare(pgq_client *c, pgq__stmt s, char *name)
+/* Makes s ready to send: prepared on this connection, or only rendered when
+ * prepared statements are off. */
+int pgq__prepare(pgq_client *c, pgq__stmt s)
 {
-    snprintf(name, 16, "pgq_%d", (int)s);
-    return c->prepared[s] ? PGQ_OK : prepare(c, s);
+    if (!c->no_prepare)
+        return c->prepared[s] ? PGQ_OK : prepare(c, s);
+    return stmt_text(c, s) ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
+}
+
+int pgq__send(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,
+              const int *lengths, const int *formats)
+{
+    if (c->no_prepare)
+        return PQsendQueryParams(c->conn, c->sql[s], nparams, NULL, values, lengths,
+                                 formats, 0);
+    char name[16];
+    snprintf(name, sizeof name, "pgq_%d", (int)s);
+    return PQsendQueryPrepared(c->conn, name, nparams, values, lengths, formats, 0);
 }
 
 PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,
                     const int *lengths, const int *formats, int *rc)
 {
     char name[16];
-    if (!c->prepared[s] && (*rc = prepare(c, s)) != PGQ_OK)
+    if ((*rc = pgq__prepare(c, s)) != PGQ_OK)
         return NULL;
     snprintf(name, sizeof name, "pgq_%d", (int)s);
-    PGresult *r = PQexecPrepared(c->conn, name, nparams, values, lengths, formats, 0);
+    /* Unnamed, the server parses and plans the statement at every call;
+     * nothing of it outlives the call, so any server connection will do. */
+    PGresult *r = c->no_prepare ? PQexecParams(c->conn, c->sql[s], nparams, NULL, values,
+                                               lengths, formats, 0)
+                                : PQexecPrepared(c->conn, name, nparams, values,
+                                                 lengths, formats, 0);
     *rc = pgq__check(c, r);
     if (*rc != PGQ_OK) {
         /* A prepared statement does not survive a new connection or an
          * invalidated plan; prepare again on the next call. */
         if (PQstatus(c->conn) == CONNECTION_BAD) {
-            memset(c->prepared, 0, sizeof c->prepared);
-            c->shape = 0;
+            pgq__forget_statements(c);
         }
         PQclear(r);
         return NULL;

@@ -222,8 +222,9 @@ int pgq_retry(pgq_client *c, const char *queue_manager_id, int64_t job_id, doubl
 }
 
 /* Runs heartbeat.sql or release.sql over ids picked by queue_manager_id. */
-static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
-                      const int64_t *ids, size_t n)
+/* Runs s for ids; *res (when not NULL) gets the result on success. */
+static int for_picked_res(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
+                          const int64_t *ids, size_t n, PGresult **res)
 {
     pgq__buf arr = {0};
     int rc;
@@ -239,64 +240,61 @@ static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
     }
     const char *values[2] = {queue_manager_id, arr.data};
     PGresult *r = pgq__exec(c, s, 2, values, NULL, NULL, &rc);
-    PQclear(r);
+    if (res && rc == PGQ_OK)
+        *res = r;
+    else
+        PQclear(r);
     pgq__buf_free(&arr);
     return rc;
+}
+
+static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
+                      const int64_t *ids, size_t n)
+{
+    return for_picked_res(c, s, queue_manager_id, ids, n, NULL);
+}
+
+int pgq__heartbeat_check(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                         size_t n, int64_t **owned, size_t *n_owned, int64_t **cancel_ids,
+                         size_t *n_cancel)
+{
+    PGresult *r = NULL;
+    *owned = NULL;
+    *n_owned = 0;
+    if (cancel_ids)
+        *cancel_ids = NULL, *n_cancel = 0;
+    int rc = for_picked_res(c, PGQ__HEARTBEAT, queue_manager_id, ids, n, &r);
+    if (rc != PGQ_OK || !r)
+        return rc;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
+        rc = pgq__parse_int8_array(PQgetvalue(r, 0, 1), owned, n_owned);
+        if (rc != PGQ_OK)
+            rc = pgq__fail(c, rc, "out of memory");
+    } else if (PQntuples(r) == 1 && strtoll(PQgetvalue(r, 0, 0), NULL, 10) == 0) {
+        /* Not one touched: array_agg over no rows is NULL too. */
+        *owned = malloc(sizeof **owned);
+        rc = *owned ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    }
+    if (rc == PGQ_OK && cancel_ids && PQntuples(r) == 1 && PQnfields(r) >= 3 &&
+        !PQgetisnull(r, 0, 2)) {
+        rc = pgq__parse_int8_array(PQgetvalue(r, 0, 2), cancel_ids, n_cancel);
+        if (rc != PGQ_OK)
+            rc = pgq__fail(c, rc, "out of memory");
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pgq__heartbeat_owned(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                         size_t n, int64_t **owned, size_t *n_owned)
+{
+    return pgq__heartbeat_check(c, queue_manager_id, ids, n, owned, n_owned, NULL, NULL);
 }
 
 int pgq_heartbeat(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
                   size_t n)
 {
-    return pgq__heartbeat_cancels(c, queue_manager_id, ids, n, NULL, NULL);
-}
-
-/* Parses a bigint[] in text form ("{1,2}") into a malloc'd array. */
-static int int8_array(const char *text, int64_t **out, size_t *n)
-{
-    size_t cap = 1;
-    for (const char *p = text; *p; p++)
-        cap += *p == ',';
-    *out = malloc(cap * sizeof **out);
-    *n = 0;
-    if (!*out)
-        return PGQ_ENOMEM;
-    for (const char *p = text; *p;) {
-        char *end;
-        if ((*p >= '0' && *p <= '9') || *p == '-') {
-            (*out)[(*n)++] = strtoll(p, &end, 10);
-            p = end;
-        } else {
-            p++;
-        }
-    }
-    return PGQ_OK;
-}
-
-int pgq__heartbeat_cancels(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
-                           size_t n, int64_t **cancel_ids, size_t *n_cancel)
-{
-    pgq__buf arr = {0};
-    int rc;
-    if (cancel_ids)
-        *cancel_ids = NULL, *n_cancel = 0;
-    pgq__clear_error(c);
-    if (!queue_manager_id || (n && !ids))
-        return pgq__fail(c, PGQ_EINVAL, "a queue_manager_id and ids are required");
-    if (n == 0)
-        return PGQ_OK;
-    pgq__buf_int8_array(&arr, ids, n);
-    if (arr.oom) {
-        pgq__buf_free(&arr);
-        return pgq__fail(c, PGQ_ENOMEM, "out of memory");
-    }
-    const char *values[2] = {queue_manager_id, arr.data};
-    PGresult *r = pgq__exec(c, PGQ__HEARTBEAT, 2, values, NULL, NULL, &rc);
-    if (rc == PGQ_OK && cancel_ids && PQntuples(r) == 1 && PQnfields(r) >= 2 &&
-        !PQgetisnull(r, 0, 1) && int8_array(PQgetvalue(r, 0, 1), cancel_ids, n_cancel) != PGQ_OK)
-        rc = pgq__fail(c, PGQ_ENOMEM, "out of memory");
-    PQclear(r);
-    pgq__buf_free(&arr);
-    return rc;
+    return for_picked(c, PGQ__HEARTBEAT, queue_manager_id, ids, n);
 }
 
 int pgq_release(pgq_client *c, const char *queue_manager_id, const int64_t *ids, size_t n)

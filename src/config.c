@@ -23,6 +23,10 @@ void pgq_config_from_env(pgq_config *cfg)
         cfg->schema = env_nonempty("PGQUEUER_SCHEMA");
     if (!cfg->application_name)
         cfg->application_name = env_nonempty("PGQUEUER_APPLICATION_NAME");
+    if (!cfg->no_prepare) {
+        const char *p = env_nonempty("PGQ_PREPARE");
+        cfg->no_prepare = p && strcmp(p, "off") == 0;
+    }
     if (!cfg->connect_timeout) {
         const char *t = env_nonempty("PGQUEUER_CONNECT_TIMEOUT");
         if (t)

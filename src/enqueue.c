@@ -8,7 +8,6 @@
  * Each buffer starts with room for the 20-byte array header, which is
  * filled in just before sending, when the element count is known.
  */
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,16 +86,6 @@ static void finish_header(pgq__buf *b, uint32_t oid, int32_t n, bool has_null)
     put_u32(p + 16, 1);
 }
 
-/* Headers must be a JSON object or JSON null (SPEC 3.2). */
-static bool headers_ok(const char *text)
-{
-    json_error_t err;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
-    bool ok = j && (json_is_object(j) || json_is_null(j));
-    json_decref(j);
-    return ok;
-}
-
 static int validate(pgq_client *c, const pgq_new_job *job, size_t index)
 {
     if (!job->entrypoint || !job->entrypoint[0])
@@ -108,7 +97,7 @@ static int validate(pgq_client *c, const pgq_new_job *job, size_t index)
     if (job->payload_len > INT32_MAX || (!job->payload && job->payload_len))
         return pgq__fail(c, PGQ_EINVAL, "job %zu: bad payload length %zu", index,
                          job->payload_len);
-    if (job->headers && !headers_ok(job->headers))
+    if (job->headers && !pgq__headers_ok(job->headers))
         return pgq__fail(c, PGQ_EINVAL, "job %zu: headers are not a JSON object", index);
     return PGQ_OK;
 }

@@ -178,7 +178,7 @@ static int col_dup(const PGresult *r, int row, const char *name, const char **ds
 
 /* The job columns are converted by the shared job-set code; the failure
  * columns are added here. The job structs move into the failed set. */
-static int failed_from_result(const PGresult *r, pgq_failed_set *out)
+static int failed_from_result(const PGresult *r, bool sizes_only, pgq_failed_set *out)
 {
     pgq_job_set jobs;
     int rc = pgq__jobs_from_result(r, &jobs);
@@ -189,11 +189,13 @@ static int failed_from_result(const PGresult *r, pgq_failed_set *out)
         pgq_job_set_free(&jobs);
         return PGQ_ENOMEM;
     }
-    int at = PQfnumber(r, "failed_at");
+    int at = PQfnumber(r, "failed_at"), bytes = PQfnumber(r, "payload_bytes");
     for (size_t i = 0; i < jobs.count; i++) {
         pgq_failed_job *f = &out->jobs[i];
         f->job = jobs.jobs[i];
         out->count++;
+        if (sizes_only)
+            f->job.payload_len = (size_t)strtoull(PQgetvalue(r, (int)i, bytes), NULL, 10);
         f->failed_at = strtod(PQgetvalue(r, (int)i, at), NULL);
         if (col_dup(r, (int)i, "error_type", &f->error_type) != PGQ_OK ||
             col_dup(r, (int)i, "error_message", &f->error_message) != PGQ_OK)
@@ -221,11 +223,11 @@ int pgq_list_failed_jobs(pgq_client *c, const pgq_list_failed_opts *opts,
         return pgq__fail(c, PGQ_EINVAL, "list failed: the limit %d is negative",
                          o->limit);
     snprintf(limit, sizeof limit, "%d", o->limit);
-    const char *values[3] = {o->limit > 0 ? limit : NULL, o->entrypoint,
-                             o->newest_first ? "t" : "f"};
+    const char *values[4] = {o->limit > 0 ? limit : NULL, o->entrypoint,
+                             o->newest_first ? "t" : "f", o->sizes_only ? "t" : "f"};
     int rc;
-    PGresult *r = pgq__exec(c, PGQ__LIST_FAILED, 3, values, NULL, NULL, &rc);
-    if (r && (rc = failed_from_result(r, out)) != PGQ_OK)
+    PGresult *r = pgq__exec(c, PGQ__LIST_FAILED, 4, values, NULL, NULL, &rc);
+    if (r && (rc = failed_from_result(r, o->sizes_only, out)) != PGQ_OK)
         rc = pgq__fail(c, rc, "list failed: cannot decode the result");
     PQclear(r);
     return rc;

@@ -106,13 +106,18 @@ struct pgq_client {
     char *errmsg;               /* "" when none */
     char sqlstate[6];
     bool prepared[PGQ__STMT_COUNT];
-    int shape; /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
+    bool no_prepare;             /* send statements unnamed (poolers) */
+    char *sql[PGQ__STMT_COUNT]; /* rendered statements, NULL until used */
+    int shape;                   /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
 };
 
-/* pgq_heartbeat that also returns (malloc'd) the ids among ids whose cancel
- * was requested in their row (PgQueuer 2.3's cancel_requested). */
-int pgq__heartbeat_cancels(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
-                           size_t n, int64_t **cancel_ids, size_t *n_cancel);
+/* pgq__heartbeat_owned that also returns (malloc'd, may be NULL) the ids
+ * whose cancel was requested in their row (PgQueuer 2.3's cancel_requested). */
+int pgq__heartbeat_check(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                         size_t n, int64_t **owned, size_t *n_owned, int64_t **cancel_ids,
+                         size_t *n_cancel);
+/* Forgets prepared and shape-dependent statements (after a reconnect). */
+void pgq__forget_statements(pgq_client *c);
 
 /* Folds the log into the statistics under PgQueuer's advisory lock
  * (stats_fold.sql); *folded may be NULL. */
@@ -130,6 +135,10 @@ char *pgq__shape_filter(const char *tmpl, int shape);
 
 /* Records an error on the handle and returns code. */
 int pgq__fail(pgq_client *c, int code, const char *fmt, ...) PGQ_PRINTF(3, 4);
+/* text with the passwords of dsn (and any password=... or user:pass@ in
+ * text itself) replaced by "***"; malloc'd, NULL when out of memory
+ * (secret.c). */
+char *pgq__mask(const char *text, const char *dsn);
 void pgq__clear_error(pgq_client *c);
 
 /* Turns a failed or NULL result into a status code with the message and
@@ -145,22 +154,34 @@ PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams,
                     const char *const *values, const int *lengths,
                     const int *formats, int *rc);
 
-/* Prepares s on this connection unless already done, and writes its
- * statement name (at least 16 bytes) for PQsendQueryPrepared, e.g. in
- * pipeline mode where pgq__exec cannot be used. */
-int pgq__prepare(pgq_client *c, pgq__stmt s, char *name);
+/* Makes s ready for pgq__send, e.g. in pipeline mode where pgq__exec
+ * cannot be used: prepares it on this connection unless already done (or,
+ * with prepared statements off, only renders it). */
+int pgq__prepare(pgq_client *c, pgq__stmt s);
+/* Queues s as PQsendQueryPrepared, or PQsendQueryParams with its SQL when
+ * prepared statements are off; returns libpq's 1 (queued) or 0. Only after
+ * pgq__prepare(c, s) succeeded. */
+int pgq__send(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,
+              const int *lengths, const int *formats);
 
 /* Runs a rendered template script statement by statement (autocommit). */
 int pgq__exec_script(pgq_client *c, const char *tmpl);
 /* Runs one plain SQL command without parameters. */
 int pgq__exec_command(pgq_client *c, const char *sql);
 
+/* pgq_heartbeat that also says which jobs are still picked by
+ * queue_manager_id: *owned is NULL when all of ids were (the usual case),
+ * else a malloc'd array of those that were (*n_owned of them, maybe 0). */
+int pgq__heartbeat_owned(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                         size_t n, int64_t **owned, size_t *n_owned);
+
 /* ---- Result conversion --------------------------------------------------- */
 
 /* Converts rows of a job-shaped result (columns named as in the queue table;
  * timestamps as epoch seconds) into a job set. */
 int pgq__jobs_from_result(const PGresult *r, pgq_job_set *out);
-/* Decodes a text bytea value ("\x..." hex) into a malloc'd buffer. */
+/* Decodes a text bytea value (hex "\x..." or the escape format) into a
+ * malloc'd buffer. */
 int pgq__bytea_decode(const char *text, unsigned char **out, size_t *len);
 /* Parses a "{...}" int8 array text into ids; *out malloc'd. */
 int pgq__parse_int8_array(const char *text, int64_t **out, size_t *n);
@@ -176,6 +197,9 @@ typedef struct pgq__batch {
     bool has_null[PGQ__BATCH_COLS];
     int32_t n;
 } pgq__batch;
+
+/* True if text is valid job headers: a JSON object or null (headers.c). */
+bool pgq__headers_ok(const char *text);
 
 /* Validates job (index names it in the message) and appends it. */
 int pgq__batch_add(pgq_client *c, pgq__batch *b, const pgq_new_job *job,

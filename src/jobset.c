@@ -15,22 +15,61 @@ static int hexval(char c)
     return -1;
 }
 
+/* The escape format (bytea_output = escape): printable bytes as they are,
+ * a backslash doubled, any other byte as a backslash and three octal
+ * digits. */
+static int escape_decode(const char *text, size_t n, unsigned char *p, size_t *len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        if (text[i] != '\\') {
+            p[k++] = (unsigned char)text[i++];
+        } else if (i + 1 < n && text[i + 1] == '\\') {
+            p[k++] = '\\';
+            i += 2;
+        } else if (i + 3 < n && text[i + 1] >= '0' && text[i + 1] <= '3' &&
+                   text[i + 2] >= '0' && text[i + 2] <= '7' && text[i + 3] >= '0' &&
+                   text[i + 3] <= '7') {
+            p[k++] = (unsigned char)((text[i + 1] - '0') << 6 | (text[i + 2] - '0') << 3 |
+                                     (text[i + 3] - '0'));
+            i += 4;
+        } else {
+            return PGQ_EINVAL;
+        }
+    }
+    *len = k;
+    return PGQ_OK;
+}
+
+/* bytea as text, in either output format: a database (or role) with
+ * bytea_output = escape gives every session the escape format, and pgq must
+ * read its payloads there too. The hex format starts with "\x", which the
+ * escape format never writes. */
 int pgq__bytea_decode(const char *text, unsigned char **out, size_t *len)
 {
     size_t n = strlen(text);
-    if (n < 2 || text[0] != '\\' || text[1] != 'x' || (n % 2) != 0)
+    bool hex = n >= 2 && text[0] == '\\' && text[1] == 'x';
+    if (hex && (n % 2) != 0)
         return PGQ_EINVAL;
-    size_t bytes = (n - 2) / 2;
-    unsigned char *p = malloc(bytes + 1);
+    unsigned char *p = malloc((hex ? (n - 2) / 2 : n) + 1);
     if (!p)
         return PGQ_ENOMEM;
-    for (size_t i = 0; i < bytes; i++) {
-        int hi = hexval(text[2 + 2 * i]), lo = hexval(text[3 + 2 * i]);
-        if (hi < 0 || lo < 0) {
+    size_t bytes = 0;
+    if (!hex) {
+        if (escape_decode(text, n, p, &bytes) != PGQ_OK) {
             free(p);
             return PGQ_EINVAL;
         }
-        p[i] = (unsigned char)(hi << 4 | lo);
+    } else {
+        bytes = (n - 2) / 2;
+        for (size_t i = 0; i < bytes; i++) {
+            int hi = hexval(text[2 + 2 * i]), lo = hexval(text[3 + 2 * i]);
+            if (hi < 0 || lo < 0) {
+                free(p);
+                return PGQ_EINVAL;
+            }
+            p[i] = (unsigned char)(hi << 4 | lo);
+        }
     }
     p[bytes] = '\0'; /* convenient for text payloads; not part of the length */
     *out = p;

@@ -27,22 +27,42 @@ static int make_id(char *out, size_t n)
 
 static bool bad_seconds(double s)
 {
-    return !(s >= 0 && s < 1e9);
+    return !(s >= 0 && s < PGQ_SECONDS_MAX);
 }
 
-/* Fills the documented defaults; PGQ_EINVAL for negative or absurd values. */
+/* 0 (the default) or a timer the heartbeat can honour. */
+static bool bad_timer(double s)
+{
+    return s != 0 && !(s >= PGQ_HEARTBEAT_MIN && s < PGQ_SECONDS_MAX);
+}
+
+#define MAX_THREADS 4096
+#define MAX_HELD 10000000
+
+/* Fills the documented defaults; PGQ_EINVAL for values out of range
+ * (include/pgq.h). */
 static int normalize(pgq_worker_opts *o)
 {
-    if (o->batch_size < 0 || o->batch_size > 10000 || o->max_concurrent_tasks < 0 ||
-        o->max_concurrent_tasks > 4096 || o->max_takeovers < 0 ||
-        bad_seconds(o->dequeue_timeout) || bad_seconds(o->heartbeat_timeout) ||
-        bad_seconds(o->shutdown_grace) ||
+    if (o->batch_size < 0 || o->batch_size > 10000 || o->threads < 0 ||
+        o->threads > MAX_THREADS || o->max_takeovers < 0 ||
+        (o->max_concurrent_tasks < 0 && o->max_concurrent_tasks != PGQ_UNLIMITED) ||
+        o->max_concurrent_tasks > MAX_HELD || bad_seconds(o->dequeue_timeout) ||
+        bad_timer(o->heartbeat_timeout) || bad_seconds(o->shutdown_grace) ||
         (o->mode != PGQ_MODE_CONTINUOUS && o->mode != PGQ_MODE_DRAIN))
         return PGQ_EINVAL;
     if (o->batch_size == 0)
         o->batch_size = 10;
+    /* As PgQueuer (2.1): a cap below two batches would leave no room to
+     * prefetch the next batch while one runs. */
     if (o->max_concurrent_tasks == 0)
-        o->max_concurrent_tasks = 4 * o->batch_size < 32 ? 4 * o->batch_size : 32;
+        o->max_concurrent_tasks = 2 * o->batch_size > 100 ? 2 * o->batch_size : 100;
+    else if (o->max_concurrent_tasks != PGQ_UNLIMITED &&
+             o->max_concurrent_tasks < 2 * o->batch_size)
+        return PGQ_EINVAL;
+    if (o->threads == 0)
+        o->threads = 4 * o->batch_size < 32 ? 4 * o->batch_size : 32;
+    if (o->max_concurrent_tasks != PGQ_UNLIMITED && o->threads > o->max_concurrent_tasks)
+        o->threads = o->max_concurrent_tasks; /* more could never run */
     if (o->dequeue_timeout == 0)
         o->dequeue_timeout = 30;
     if (o->heartbeat_timeout == 0)
@@ -125,12 +145,32 @@ int pgq_worker_new(pgq_worker **out, const pgq_config *cfg, const pgq_worker_opt
     return PGQ_OK;
 }
 
-static bool bad_ep_opts(const pgq_entrypoint_opts *o)
+/* Why o is out of range (include/pgq.h), or NULL. */
+static const char *ep_opts_problem(const pgq_entrypoint_opts *o, char *why, size_t n)
 {
-    return bad_seconds(o->retry_timer) || o->concurrency_limit < 0 ||
-           bad_seconds(o->requests_per_second) || o->max_attempts < 0 ||
-           bad_seconds(o->backoff_initial) || bad_seconds(o->backoff_max) ||
-           bad_seconds(o->backoff_multiplier);
+    double rps = o->requests_per_second, mult = o->backoff_multiplier;
+    double bmax = o->backoff_max > 0 ? o->backoff_max : 300;
+    if (bad_timer(o->retry_timer))
+        snprintf(why, n, "retry_timer %g s is not 0 or from %g s to below %g s",
+                 o->retry_timer, PGQ_HEARTBEAT_MIN, PGQ_SECONDS_MAX);
+    else if (o->concurrency_limit < 0)
+        snprintf(why, n, "concurrency_limit %d is negative", (int)o->concurrency_limit);
+    else if (rps != 0 && !(rps >= PGQ_RATE_MIN && rps <= PGQ_RATE_MAX))
+        snprintf(why, n, "requests_per_second %g is not 0 or from %g to %g", rps,
+                 PGQ_RATE_MIN, PGQ_RATE_MAX);
+    else if (o->max_attempts < 0)
+        snprintf(why, n, "max_attempts %d is negative", o->max_attempts);
+    else if (bad_seconds(o->backoff_initial) || bad_seconds(o->backoff_max))
+        snprintf(why, n, "backoff_initial %g s or backoff_max %g s is not from 0 to "
+                 "below %g s", o->backoff_initial, o->backoff_max, PGQ_SECONDS_MAX);
+    else if (o->backoff_initial > bmax)
+        snprintf(why, n, "backoff_initial %g s is above backoff_max (%g s)",
+                 o->backoff_initial, bmax);
+    else if (mult != 0 && !(mult >= 1 && mult < PGQ_SECONDS_MAX))
+        snprintf(why, n, "backoff_multiplier %g is not 0 or at least 1", mult);
+    else
+        return NULL;
+    return why;
 }
 
 static pgq__wep *lookup(pgq_worker *w, const char *name)
@@ -145,9 +185,11 @@ int pgq_worker_register(pgq_worker *w, const char *entrypoint, pgq_handler handl
                         const pgq_entrypoint_opts *opts)
 {
     pgq_entrypoint_opts o = {0};
+    char why[200];
     if (opts)
         o = *opts;
-    if (!w || !entrypoint || !*entrypoint || !handler || bad_ep_opts(&o))
+    if (!w || !entrypoint || !*entrypoint || !handler ||
+        ep_opts_problem(&o, why, sizeof why))
         return PGQ_EINVAL;
     if (w->ran)
         return PGQ_ESTATE;
@@ -176,6 +218,15 @@ pgq_entrypoint_opts *pgq_worker_entrypoint_opts(pgq_worker *w, const char *entry
 static int prepare_run(pgq_worker *w)
 {
     pgq__wcore *core = w->core;
+    char why[200];
+    /* pgq_worker_entrypoint_opts lets options change after registration:
+     * check them again, as registration did. */
+    for (size_t i = 0; i < core->n_eps; i++)
+        if (ep_opts_problem(&core->eps[i].opts, why, sizeof why)) {
+            snprintf(w->errmsg, sizeof w->errmsg, "entrypoint '%s': %s",
+                     core->eps[i].name, why);
+            return PGQ_EINVAL;
+        }
     w->ceps = calloc(core->n_eps, sizeof *w->ceps);
     if (!w->ceps)
         return PGQ_ENOMEM;
@@ -199,13 +250,16 @@ static int prepare_run(pgq_worker *w)
 static void log_start(pgq_worker *w)
 {
     pgq__buf names = {0};
+    char cap[24] = "unlimited";
+    if (w->opts.max_concurrent_tasks != PGQ_UNLIMITED)
+        snprintf(cap, sizeof cap, "%d", w->opts.max_concurrent_tasks);
     for (size_t i = 0; i < w->core->n_eps; i++)
         pgq__buf_printf(&names, "%s%s", i ? ", " : "", w->core->eps[i].name);
     pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
-              "worker %s started: entrypoints %s; batch %d, %d concurrent task(s), "
-              "%s mode",
+              "worker %s started: entrypoints %s; batch %d, %d thread(s), holding "
+              "at most %s job(s), %s mode",
               w->core->id, names.oom ? "?" : pgq__buf_cstr(&names), w->opts.batch_size,
-              w->opts.max_concurrent_tasks,
+              w->opts.threads, cap,
               w->opts.mode == PGQ_MODE_DRAIN ? "drain" : "continuous");
     pgq__buf_free(&names);
 }
@@ -228,13 +282,13 @@ int pgq_worker_run(pgq_worker *w)
         return run_fail(w, PGQ_EINVAL, "no entrypoints registered");
     int rc = prepare_run(w);
     if (rc != PGQ_OK)
-        return run_fail(w, rc, "out of memory");
+        return run_fail(w, rc, rc == PGQ_ENOMEM ? "out of memory" : NULL);
     rc = pgq__wconnect(w);
     if (rc != PGQ_OK)
         return rc;
     rc = pgq__rec_start(&w->rec, &w->cfg, w->core);
     if (rc == PGQ_OK)
-        rc = pgq__pool_start(w->core, w->opts.max_concurrent_tasks);
+        rc = pgq__pool_start(w->core, w->opts.threads);
     if (rc == PGQ_OK) {
         log_start(w);
         pgq__wloop(w);

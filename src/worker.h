@@ -52,6 +52,13 @@ struct pgq_job_ctx {
     bool abandoned;        /* under core->mu: left to its thread */
     bool skipped;          /* cancelled before it started: no outcome */
     bool interrupted;      /* failed after an immediate stop: hand back */
+    bool lost;             /* under core->mu: no longer picked by us */
+    /* Ownership (under core->mu): a pool thread starts the job only before
+     * fresh_until (pgq__boottime), which the claim and every heartbeat that
+     * found the row still ours push to the statement's start + fresh_for,
+     * a fraction of the job's retry_timer: until then no other worker can
+     * have taken it over. */
+    double fresh_until, fresh_for;
     size_t held_index;     /* loop only: position in the held array */
     /* What the handler reported. */
     char *err_type, *err_message, *err_detail;
@@ -81,6 +88,8 @@ typedef struct pgq__wcore {
     pgq__wthread *threads;
     int n_threads;
     int wake_fd;           /* write end of the worker's wake pipe */
+    bool verify_wanted;    /* under mu: a ready job's claim is too old to
+                              start it without a heartbeat */
     atomic_bool immediate; /* every handler should return at once */
 
     /* Logging: the callback is called under log_mu, so it need not be
@@ -117,6 +126,15 @@ void pgq__pool_submit(pgq__wcore *core, pgq_job_ctx **jobs, size_t n);
 pgq_job_ctx *pgq__pool_take_ready(pgq__wcore *core);
 /* Detaches and returns the jobs whose handler has returned. */
 pgq_job_ctx *pgq__pool_take_done(pgq__wcore *core);
+/* After a heartbeat sent at `at` (pgq__boottime): the jobs among held[]
+ * it found still ours (owned, sorted; NULL: all) may start until at +
+ * fresh_for; the READY ones it did not find are taken out of the ready
+ * queue and returned (linked by next) for the loop to drop. Wakes the
+ * threads waiting for the check. */
+pgq_job_ctx *pgq__pool_verified(pgq__wcore *core, pgq_job_ctx **held, size_t n,
+                                const int64_t *owned, size_t n_owned, double at);
+/* Whether a pool thread asked for an ownership check. */
+bool pgq__pool_verify_wanted(pgq__wcore *core);
 /* Marks every RUNNING job among held[] abandoned (left to its thread,
  * freed with the core); returns how many. */
 size_t pgq__pool_abandon(pgq__wcore *core, pgq_job_ctx **held, size_t n);
@@ -246,5 +264,8 @@ int pgq__wconnect(pgq_worker *w);
 void pgq__wloop(pgq_worker *w);
 /* Seconds on the monotonic clock. */
 double pgq__mono(void);
+/* Seconds on a clock that also runs while the machine is suspended
+ * (CLOCK_BOOTTIME): what other workers' view of a heartbeat's age follows. */
+double pgq__boottime(void);
 
 #endif

@@ -50,6 +50,12 @@
 #define FINAL_WAIT 5.0
 #define OUTCOMES_PER_STATEMENT 1000
 #define OUTCOMES_DELAY 0.0015 /* longest wait for more outcomes to record */
+/* A claimed job may start without another look at the database until
+ * this fraction of its retry_timer has passed since its claim or last
+ * heartbeat: the heartbeat comes every half of the shortest one, so only
+ * a loop held up for a quarter of it (a paused process, a hung statement)
+ * makes the threads wait for the check. */
+#define FRESH_FRACTION 0.75
 
 double pgq__mono(void)
 {
@@ -139,6 +145,17 @@ static void failed(pgq_worker *w, double now, int rc, pgq_client *c, const char 
     const char *msg = c ? pgq_client_errmsg(c) : pgq_strerror(rc);
     if (rc == PGQ_ECONNECT) {
         go_down(w, now, msg);
+        return;
+    }
+    /* A read-only server (SQLSTATE 25006): a standby reached with
+     * target_session_attrs=any, or a primary fenced off after a failover
+     * (default_transaction_read_only). Retrying on this connection would
+     * fail forever: reconnect, so libpq walks the host list again, with
+     * the back-off of other errors since the same server may answer. */
+    if (c && strcmp(pgq_client_sqlstate(c), "25006") == 0) {
+        go_down(w, now, msg);
+        w->error_delay = w->error_delay > 0 ? fmin(w->error_delay * 2, 10) : 0.5;
+        w->reconnect_at = now + w->error_delay;
         return;
     }
     if (rc == PGQ_ENOSCHEMA && w->fatal == PGQ_OK) {
@@ -346,18 +363,50 @@ static int hand_back(pgq_worker *w, double now)
     return PGQ_OK;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Jobs the heartbeat found no longer ours: another worker took them over
+ * while this one was not heard from (paused, or its connection stalled),
+ * or an operator failed or cancelled them. The unstarted ones are dropped
+ * unrun; a running one goes on, and its outcome will resolve nothing. */
+static void drop_lost(pgq_worker *w, pgq_job_ctx *lost)
+{
+    size_t n = 0;
+    while (lost) {
+        pgq_job_ctx *next = lost->next;
+        w->n_active--;
+        finalize(w, lost);
+        lost = next;
+        n++;
+    }
+    if (n)
+        pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL,
+                  "%zu unstarted job(s) are no longer this worker's (taken over by "
+                  "another worker after a pause longer than their retry_timer, or "
+                  "failed or cancelled meanwhile): dropped without running them",
+                  n);
+}
+
+/* Touches every held job's heartbeat; the answer is also the ownership
+ * check that lets the pool threads start jobs claimed long ago. */
 static int heartbeat(pgq_worker *w, double now)
 {
-    if (!w->n_held || now < w->hb_at)
+    if (!w->n_held || (now < w->hb_at && !pgq__pool_verify_wanted(w->core)))
         return PGQ_OK;
-    int64_t *ids = malloc(w->n_held * sizeof *ids);
+    int64_t *ids = malloc(w->n_held * sizeof *ids), *owned = NULL;
+    size_t n_owned = 0;
     if (!ids)
         return PGQ_OK; /* try again next turn */
     for (size_t i = 0; i < w->n_held; i++)
         ids[i] = w->held[i]->job.id;
+    double at = pgq__boottime();
     pgq__wake asked = {0};
-    int rc = pgq__heartbeat_cancels(w->db, w->core->id, ids, w->n_held, &asked.cancel_ids,
-                                    &asked.n_cancel);
+    int rc = pgq__heartbeat_check(w->db, w->core->id, ids, w->n_held, &owned, &n_owned,
+                                  &asked.cancel_ids, &asked.n_cancel);
     free(ids);
     if (rc != PGQ_OK) {
         failed(w, now, rc, w->db, "sending heartbeats");
@@ -372,6 +421,12 @@ static int heartbeat(pgq_worker *w, double now)
                           w->held[i]->job.entrypoint, "cancellation requested in its row");
             }
     free(asked.cancel_ids);
+    if (owned)
+        qsort(owned, n_owned, sizeof *owned, cmp_id);
+    pgq_job_ctx *lost =
+        pgq__pool_verified(w->core, w->held, w->n_held, owned, n_owned, at);
+    drop_lost(w, lost);
+    free(owned);
     w->hb_at = now + w->hb_interval;
     return PGQ_OK;
 }
@@ -481,7 +536,7 @@ static bool in_hand(const pgq_worker *w, int64_t id)
 }
 
 /* Turns claimed rows into jobs for the pool, but for those in hand. */
-static void take_claimed(pgq_worker *w, pgq_job_set *set, double now)
+static void take_claimed(pgq_worker *w, pgq_job_set *set, double now, double sent)
 {
     pgq_job_ctx **batch = malloc((set->count + 1) * sizeof *batch);
     size_t k = 0;
@@ -497,6 +552,10 @@ static void take_claimed(pgq_worker *w, pgq_job_set *set, double now)
             pgq__ctx_free(ctx);
             continue;
         }
+        double timer = ep->opts.retry_timer > 0 ? ep->opts.retry_timer
+                                                : w->opts.heartbeat_timeout;
+        ctx->fresh_for = FRESH_FRACTION * timer;
+        ctx->fresh_until = sent + ctx->fresh_for;
         batch[k++] = ctx;
     }
     w->n_active += k;
@@ -506,16 +565,15 @@ static void take_claimed(pgq_worker *w, pgq_job_set *set, double now)
 }
 
 /* Prefetching: once handlers have been seen to finish, the worker claims
- * a full batch whenever it holds (ready or running) fewer than
- * max_concurrent_tasks + batch_size jobs, so every claim is full and is in
- * flight while the handlers run the jobs already waiting in the ready
- * queue. Sizing claims by idle threads made claim, run and record
- * alternate, with several partial claims per batch. Until a handler has
- * returned (long-running jobs, or none yet), a claim takes only what idle
- * threads can start: holding jobs no thread will reach soon would only
- * keep them from other workers. Either way the pool's
- * max_concurrent_tasks threads bound the running handlers, the claim
- * enforces the entrypoints' concurrency limits across all workers
+ * a full batch whenever it has (ready or running) fewer than threads +
+ * batch_size jobs, so every claim is full and is in flight while the
+ * handlers run the jobs already waiting in the ready queue. Sizing claims
+ * by idle threads made claim, run and record alternate, with several
+ * partial claims per batch. Until a handler has returned (long-running
+ * jobs, or none yet), a claim takes only what idle threads can start:
+ * holding jobs no thread will reach soon would only keep them from other
+ * workers. Either way the pool's threads bound the running handlers, the
+ * claim enforces the entrypoints' concurrency limits across all workers
  * (prefetched jobs are picked, so they count), the heartbeat covers every
  * held job, and a stop hands the unstarted ones back at once. */
 static bool prefetching(const pgq_worker *w)
@@ -526,17 +584,28 @@ static bool prefetching(const pgq_worker *w)
 /* How many jobs the next claim asks for; 0: none now. Without prefetching
  * a claim waits until a full batch fits, or the worker is empty (small
  * capacities): claiming one job per finished job would cost a round trip
- * each. */
+ * each. max_concurrent_tasks caps every job held (picked by this worker,
+ * whatever its state, outcomes being recorded included): a claim that
+ * does not fit under it waits, which it can afford, since the cap is at
+ * least two batches, so at least one batch is still held. */
 static size_t claim_size(const pgq_worker *w)
 {
     size_t batch = (size_t)w->opts.batch_size;
+    size_t threads = (size_t)w->opts.threads;
+    size_t want;
+    if (prefetching(w)) {
+        want = w->n_active < threads + batch ? batch : 0;
+    } else {
+        size_t slots = w->n_active >= threads ? 0 : threads - w->n_active;
+        if (slots == 0 || (slots < (batch < threads ? batch : threads) && w->n_active > 0))
+            return 0;
+        want = slots < batch ? slots : batch;
+    }
+    if (w->opts.max_concurrent_tasks == PGQ_UNLIMITED)
+        return want;
     size_t cap = (size_t)w->opts.max_concurrent_tasks;
-    if (prefetching(w))
-        return w->n_active < cap + batch ? batch : 0;
-    size_t slots = w->n_active >= cap ? 0 : cap - w->n_active;
-    if (slots == 0 || (slots < (batch < cap ? batch : cap) && w->n_active > 0))
-        return 0;
-    return slots < batch ? slots : batch;
+    size_t room = w->n_held >= cap ? 0 : cap - w->n_held;
+    return want <= room ? want : 0;
 }
 
 static bool can_claim(const pgq_worker *w)
@@ -557,6 +626,7 @@ static int claim(pgq_worker *w, double now)
         .max_takeovers = w->opts.max_takeovers,
     };
     pgq_job_set set = {0};
+    double sent = pgq__boottime();
     int rc = pgq_claim(w->db, w->ceps, w->core->n_eps, &co, &set);
     if (rc != PGQ_OK) {
         pgq_job_set_free(&set);
@@ -565,7 +635,7 @@ static int claim(pgq_worker *w, double now)
     }
     w->error_delay = 0;
     size_t got = set.count, asked = (size_t)co.batch_size;
-    take_claimed(w, &set, now);
+    take_claimed(w, &set, now, sent);
     pgq_job_set_free(&set);
     if (got == asked) {
         w->limited_delay = LIMITED_MIN;

@@ -112,7 +112,9 @@ void pgq_job_ctx_error(pgq_job_ctx *ctx, const char *type, const char *message,
 void pgq_job_ctx_retry(pgq_job_ctx *ctx, double delay)
 {
     ctx->retry_asked = true;
-    ctx->retry_delay = delay > 0 && isfinite(delay) ? delay : 0;
+    /* Beyond PGQ_SECONDS_MAX the retry's timestamp would leave
+     * PostgreSQL's range and its recording would fail. */
+    ctx->retry_delay = delay > 0 && isfinite(delay) ? fmin(delay, PGQ_SECONDS_MAX / 2) : 0;
 }
 
 bool pgq_job_ctx_cancelled(const pgq_job_ctx *ctx)
@@ -172,10 +174,13 @@ static void decide_failure(pgq_job_ctx *ctx, int rc, double ms)
 {
     const pgq_entrypoint_opts *o = &ctx->ep->opts;
     int attempt = ctx->job.attempts + 1;
-    bool limited = o->max_attempts > 1;
-    bool left = limited && attempt < o->max_attempts;
+    bool left = o->max_attempts > 1 && attempt < o->max_attempts;
+    /* Retries the handler asks for count against max_attempts too; without
+     * it they are bounded all the same, or a handler that always asks
+     * would run its job forever. */
+    int asked_limit = o->max_attempts > 0 ? o->max_attempts : PGQ_DEFAULT_RETRY_RUNS;
     const char *ep = ctx->job.entrypoint;
-    if (ctx->retry_asked && (!limited || left)) {
+    if (ctx->retry_asked && attempt < asked_limit) {
         if (!ctx->err_message)
             ctx->err_message = strdup("retry requested by the handler");
         set_outcome(ctx, PGQ_QUEUED, ctx->retry_delay);
@@ -183,6 +188,15 @@ static void decide_failure(pgq_job_ctx *ctx, int rc, double ms)
                   "retry requested after %.1f ms (attempt %d): again in %.3gs", ms,
                   attempt, ctx->retry_delay);
         return;
+    }
+    if (ctx->retry_asked && !ctx->err_message) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "retry requested after run %d, but at most %d run(s) are allowed%s",
+                 attempt, asked_limit, o->max_attempts > 0 ? "" : " without max_attempts");
+        ctx->err_message = strdup(msg);
+        if (!ctx->err_type)
+            ctx->err_type = strdup("RetryLimitReached");
     }
     ensure_error(ctx, rc);
     if (left) {
@@ -282,17 +296,43 @@ static void finish(pgq__wcore *core, pgq__wthread *self, pgq_job_ctx *ctx)
     }
 }
 
+double pgq__boottime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Under core->mu: the first ready job, if it may start now. A job whose
+ * claim is too old to be sure it is still ours waits (and the ones behind
+ * it: they were claimed no earlier) for the loop's heartbeat, which wakes
+ * the threads again. After a pause of the process (SIGSTOP, a VM frozen)
+ * longer than its retry_timer, another worker may have taken it over. */
+static pgq_job_ctx *startable(pgq__wcore *core)
+{
+    pgq_job_ctx *ctx = core->ready_head;
+    if (!ctx || pgq__boottime() < ctx->fresh_until)
+        return ctx;
+    if (!core->verify_wanted) {
+        core->verify_wanted = true;
+        char b = 'v';
+        ssize_t w = write(core->wake_fd, &b, 1);
+        (void)w; /* a full pipe already wakes the loop */
+    }
+    return NULL;
+}
+
 static void *thread_main(void *arg)
 {
     pgq__wthread *self = arg;
     pgq__wcore *core = self->core;
     pthread_mutex_lock(&core->mu);
     for (;;) {
-        while (!core->ready_head && !core->shutdown)
+        pgq_job_ctx *ctx;
+        while (!(ctx = startable(core)) && !core->shutdown)
             pthread_cond_wait(&core->cv, &core->mu);
-        if (!core->ready_head)
+        if (!ctx)
             break;
-        pgq_job_ctx *ctx = core->ready_head;
         core->ready_head = ctx->next;
         if (!core->ready_head)
             core->ready_tail = NULL;
@@ -393,6 +433,66 @@ pgq_job_ctx *pgq__pool_take_done(pgq__wcore *core)
     core->done_head = core->done_tail = NULL;
     pthread_mutex_unlock(&core->mu);
     return list;
+}
+
+static bool owned_id(const int64_t *owned, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (owned[mid] == id)
+            return true;
+        if (owned[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+pgq_job_ctx *pgq__pool_verified(pgq__wcore *core, pgq_job_ctx **held, size_t n,
+                                const int64_t *owned, size_t n_owned, double at)
+{
+    pgq_job_ctx *lost = NULL;
+    size_t n_lost = 0;
+    pthread_mutex_lock(&core->mu);
+    for (size_t i = 0; i < n; i++) {
+        pgq_job_ctx *ctx = held[i];
+        if (!owned || owned_id(owned, n_owned, ctx->job.id)) {
+            ctx->fresh_until = at + ctx->fresh_for;
+        } else if (ctx->state == PGQ__J_READY) {
+            ctx->lost = true;
+            n_lost++;
+        }
+    }
+    if (n_lost) {
+        pgq_job_ctx *keep_head = NULL, *keep_tail = NULL;
+        for (pgq_job_ctx *ctx = core->ready_head, *next; ctx; ctx = next) {
+            next = ctx->next;
+            if (ctx->lost) {
+                ctx->next = lost;
+                lost = ctx;
+            } else {
+                push(&keep_head, &keep_tail, ctx);
+            }
+        }
+        core->ready_head = keep_head;
+        core->ready_tail = keep_tail;
+    }
+    /* Every thread held back by an old claim asked for this check. */
+    if (core->verify_wanted)
+        pthread_cond_broadcast(&core->cv);
+    core->verify_wanted = false;
+    pthread_mutex_unlock(&core->mu);
+    return lost;
+}
+
+bool pgq__pool_verify_wanted(pgq__wcore *core)
+{
+    pthread_mutex_lock(&core->mu);
+    bool v = core->verify_wanted;
+    pthread_mutex_unlock(&core->mu);
+    return v;
 }
 
 size_t pgq__pool_abandon(pgq__wcore *core, pgq_job_ctx **held, size_t n)

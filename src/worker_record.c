@@ -55,7 +55,11 @@ static void record(pgq__recorder *r, const pgq_outcome *outs, size_t n, int *rc,
         *rc = pgq_complete(r->c, r->core->id, outs, n, resolved);
     if (*rc != PGQ_OK) {
         snprintf(err, errlen, "%s", r->c ? pgq_client_errmsg(r->c) : pgq_strerror(*rc));
-        if (*rc == PGQ_ECONNECT || !r->c) {
+        /* A read-only server (25006: a standby, a fenced old primary) will
+         * not take the outcomes on this connection: open a new one, which
+         * libpq gives a writable host when there is one. */
+        if (*rc == PGQ_ECONNECT || !r->c ||
+            strcmp(pgq_client_sqlstate(r->c), "25006") == 0) {
             pgq_client_free(r->c);
             r->c = NULL;
         }

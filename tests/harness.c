@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "leakcheck.h"
 
 static const char *current;
 
@@ -45,6 +47,13 @@ int th_main(const th_case *cases, size_t n, int argc, char **argv)
             alarm((unsigned)limit);
             cases[i].fn();
             fflush(NULL);
+            /* _exit skips LeakSanitizer's atexit check, so run it here:
+             * a case that leaks fails in the ASan lane. */
+            if (th_leak_check()) {
+                printf("# %s: LeakSanitizer found leaks (the report is above)\n",
+                       cases[i].name);
+                _exit(1);
+            }
             _exit(0);
         }
         int status = 0;
@@ -142,4 +151,17 @@ void tdb_reset_schema(void)
     if (rc != PGQ_OK)
         th_fail(__FILE__, __LINE__, "install: %s", pgq_client_errmsg(c));
     pgq_client_free(c);
+}
+
+pgq_client *tdb_fresh(void)
+{
+    tdb_reset_schema();
+    return tdb_client(NULL);
+}
+
+double th_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -75,5 +75,10 @@ char *tdb_str(const char *fmt, ...) PGQ_PRINTF(1, 2);
 pgq_client *tdb_client(const char *prefix);
 /* Drops and installs the schema (default names) in the test database. */
 void tdb_reset_schema(void);
+/* tdb_reset_schema(), then a client on the fresh schema. */
+pgq_client *tdb_fresh(void);
+
+/* Seconds on the monotonic clock, for measuring waits. */
+double th_now(void);
 
 #endif

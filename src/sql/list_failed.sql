@@ -1,6 +1,8 @@
 -- list_failed: the held (`failed`) jobs with their latest error (SPEC 6).
 -- $1 integer limit (NULL: all), $2 text entrypoint (NULL: all), $3 boolean
--- newest failure first. A job's `updated` is set by the statement that held
+-- newest failure first, $4 boolean sizes only: the payload column is NULL
+-- and only payload_bytes says how long it is (a listing then reads no
+-- payload: octet_length of a stored value needs only its header). A job's `updated` is set by the statement that held
 -- it, so the jobs are chosen and ordered by it first, and only the chosen
 -- ones look up their latest `failed` log row: a short list of a long
 -- backlog stays cheap. failed_at is that row's time (`updated` if the log
@@ -17,7 +19,9 @@ WITH held AS (
              CASE WHEN $3::boolean THEN -q.id ELSE q.id END
     LIMIT $1::integer
 )
-SELECT q.id, q.priority, q.attempts, q.status, q.entrypoint, q.payload,
+SELECT q.id, q.priority, q.attempts, q.status, q.entrypoint,
+       CASE WHEN $4::boolean THEN NULL ELSE q.payload END AS payload,
+       octet_length(q.payload) AS payload_bytes,
        q.headers::text AS headers, q.dedupe_key, q.queue_manager_id::text AS queue_manager_id,
        extract(epoch FROM q.created)::float8 AS created,
        extract(epoch FROM q.updated)::float8 AS updated,

@@ -179,7 +179,10 @@ check_eq "stored whole" "$(sql "SELECT count(*), min(length(payload)), max(lengt
 
 # A failure part-way leaves nothing behind: a closed connection mid-stream.
 sql "DELETE FROM pgqueuer WHERE entrypoint IN ('numbers', 'wide')"
-{ seq 1 20000; sleep 3; seq 1 10; } | "$PGQ" queue cut_off --stdin >"$TMP/cut.out" 2>"$TMP/cut.err" &
+# The input pauses until the test has cut the connection (not for a fixed
+# time the test might overrun on a busy machine, letting the input end).
+{ seq 1 20000; until [ -e "$TMP/cut.go" ]; do sleep 0.05; done; seq 1 10; } |
+    "$PGQ" queue cut_off --stdin >"$TMP/cut.out" 2>"$TMP/cut.err" &
 qpid=$!
 deadline=$((SECONDS + 20))
 until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
@@ -187,6 +190,7 @@ until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_da
       [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()
      AND application_name = 'pgq' AND pid <> pg_backend_pid()" >/dev/null
+touch "$TMP/cut.go"
 set +e; wait $qpid; rc=$?; set -e
 check_eq "a lost connection mid-stream exits 1" "$rc" 1
 check_match "and says why" "$(cat "$TMP/cut.err")" "^pgq: "

@@ -60,7 +60,7 @@ bad "--exec missing value" --exec
 bad "--batch-size 0" --exec a=true --batch-size 0
 bad "--batch-size word" --exec a=true --batch-size ten
 bad "--batch-size too big" --exec a=true --batch-size 10001
-bad "--max-concurrent-tasks 0" --exec a=true --max-concurrent-tasks 0
+bad "--max-concurrent-tasks below twice the batch" --exec a=true --max-concurrent-tasks 19
 bad "--dequeue-timeout 0" --exec a=true --dequeue-timeout 0
 bad "--dequeue-timeout word" --exec a=true --dequeue-timeout soon
 bad "--heartbeat-timeout negative" --exec a=true --heartbeat-timeout -1s
@@ -147,10 +147,13 @@ sql "DELETE FROM pgqueuer" >/dev/null
 
 id=$("$PGQ" queue slow x)
 start=$(date +%s.%N)
-expect_exit 0 "--exec-timeout" drain --exec-timeout 300ms --exec "slow=sleep 7.25; echo never"
+# The sleep's argument is unique to this run ($$): other test runs on the
+# machine may have sleeps of their own.
+slow="sleep 7.25$$"
+expect_exit 0 "--exec-timeout" drain --exec-timeout 300ms --exec "slow=$slow; echo never"
 took=$(echo "$(date +%s.%N) - $start" | bc)
 check_eq "the command was killed quickly" "$(echo "$took < 3" | bc)" 1
-check_eq "no process of it is left" "$(pgrep -f 'sleep 7.25' | wc -l)" 0
+check_eq "no process of it is left" "$(pgrep -fx "$slow" | wc -l)" 0
 check_eq "timeout recorded" \
     "$(sql "SELECT traceback->>'exception_type' FROM pgqueuer_log WHERE job_id = $id AND status = 'exception'")" \
     CommandTimeout
@@ -206,7 +209,7 @@ check_eq "nothing logged" "$ERR" ""
 # ---- Wake-up latency and mark-failed of a running job -----------------------------------------
 sql "TRUNCATE pgqueuer_log" >/dev/null
 "$PGQ" run --log-level warn --dequeue-timeout 60s --exec "ping=true" \
-    --exec "hold=sleep 1.5" 2>"$TMP/worker.err" &
+    --exec "hold=until [ -e $TMP/hold.go ]; do sleep 0.02; done" 2>"$TMP/worker.err" &
 wpid=$!
 wait_listening
 for i in 1 2 3; do
@@ -228,7 +231,10 @@ check_eq "an idle worker uses no CPU (no polling)" "$([ $(( $(ticks $wpid) - bef
 id=$("$PGQ" queue hold x)
 wait_sql "SELECT count(*) = 1 FROM pgqueuer WHERE id = $id AND status = 'picked'" 10
 expect_exit 0 "mark-failed of a running job" "$PGQ" mark-failed --job-ids "$id"
-sleep 1.7
+# Only now may the command end; then the worker tries to record success.
+touch "$TMP/hold.go"
+end=$((SECONDS + 60))
+until grep -q "not recorded" "$TMP/worker.err" || [ $SECONDS -ge $end ]; do sleep 0.05; done
 kill -TERM $wpid
 wait $wpid
 check_eq "the worker exited 0 on SIGTERM" "$?" 0

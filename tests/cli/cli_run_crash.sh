@@ -11,7 +11,14 @@
 # it (its first outcome resolved nothing) rather than leave it picked until
 # a stale take-over. That needs the crash to forget a claim, which happens
 # in about one run in ten here.
-# PGQ_TEST_JOBS sets the number of jobs (default 3000).
+# The crash must find work left, however fast or slow the machine: the
+# plug-in holds every 50th job (--block-every) until the test releases it,
+# so once the worker's 16 tasks are all held nothing else can finish, and
+# at most the ~800 jobs before them can be done at the crash. The rest are
+# provably still queued; the held ones are running. The crash comes as
+# soon as a tenth of the jobs are done (which the held ones cannot stop),
+# often while claims are still in flight.
+# PGQ_TEST_JOBS sets the number of jobs (default 3000; at least 1000).
 . "$(dirname "$0")/../lib.sh"
 set -e
 TMP=$(mktemp -d)
@@ -20,6 +27,7 @@ trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$TMP" "$T_OUT" "$T_ERR"' E
 PLUGIN="$PGQ_BUILD/examples/plugin_example.so"
 : "${PGQ_TEST_CLUSTER:?the test cluster (set by tests/run)}"
 N=${PGQ_TEST_JOBS:-3000}
+[ "$N" -ge 1000 ] || { echo "not ok 1 - PGQ_TEST_JOBS must be at least 1000"; exit 1; }
 
 # The server's process id, from postmaster.pid in the cluster's data folder
 # (under cluster/ when the tests run as root: see `pgq local`).
@@ -35,12 +43,17 @@ expect_exit 0 "install" "$PGQ" install
 seq 1 "$N" | "$PGQ" queue ep_a --stdin >/dev/null
 : >"$TMP/ran"
 
-"$PGQ" run --mode drain --log-level info --heartbeat-timeout 20s --max-concurrent-tasks 16 \
-    "$PLUGIN" -- --entrypoints ep_a --record "$TMP/ran" --sleep-ms 2 2>"$TMP/w.err" &
+: >"$TMP/blocked"
+"$PGQ" run --mode drain --log-level info --heartbeat-timeout 20s --threads 16 \
+    "$PLUGIN" -- --entrypoints ep_a --record "$TMP/ran" --sleep-ms 2 \
+    --block-every 50 --until "$TMP/go" --blocked "$TMP/blocked" 2>"$TMP/w.err" &
 worker=$!
-wait_sql "SELECT count(*) >= $N / 3 FROM pgqueuer_log WHERE status = 'successful'"
+wait_sql "SELECT count(*) >= $N / 10 FROM pgqueuer_log WHERE status = 'successful'" 300
 check_eq "jobs are still queued when the server crashes" \
     "$(sql "SELECT count(*) > 0 FROM pgqueuer WHERE status = 'queued'")" t
+check_eq "held jobs are running when the server crashes" \
+    "$(sql "SELECT count(*) > 0 FROM pgqueuer WHERE status = 'picked' AND id % 50 = 0")" t
+echo "# crash with $(sql "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'") job(s) done, $(wc -l <"$TMP/blocked") held"
 
 # SIGQUIT is PostgreSQL's immediate shutdown: every process exits at once,
 # and the next start replays the WAL as after a crash.
@@ -48,6 +61,9 @@ pm=$(postmaster_pid)
 kill -QUIT "$pm"
 for _ in $(seq 1 100); do kill -0 "$pm" 2>/dev/null || break; sleep 0.1; done
 check_eq "the server is gone" "$(kill -0 "$pm" 2>/dev/null && echo running || echo gone)" gone
+# The held jobs finish while the server is down: their outcomes wait for
+# the reconnect.
+touch "$TMP/go"
 "$PGQ" local start --dir "$PGQ_TEST_CLUSTER" --fast >/dev/null
 
 rc=0

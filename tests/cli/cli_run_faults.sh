@@ -6,6 +6,11 @@
 # its worker every time is held as failed after three take-overs. PostgreSQL
 # restarting under running workers (pg_ctl stop -m fast, start): they
 # reconnect by themselves, log it once, and every job is accounted for.
+# No step relies on the machine's speed: where a fault must find jobs in
+# flight, handlers hold some jobs until the test lets them go (the
+# plug-in's --block-every, or a command waiting for a file), and the test
+# waits for what it needs (a held job, a started command, a log line)
+# before it strikes.
 # PGQ_TEST_JOBS sets the number of jobs (default 3000).
 . "$(dirname "$0")/../lib.sh"
 set -e
@@ -19,6 +24,7 @@ N=${PGQ_TEST_JOBS:-3000}
 fresh() {
     sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
     : >"$TMP/ran"
+    rm -f "$TMP/go"
     seq 1 $(( N - 2 * (N / 3) )) | "$PGQ" queue ep_a --stdin >/dev/null
     seq 1 $(( N / 3 )) | "$PGQ" queue ep_b --stdin >/dev/null
     seq 1 $(( N / 3 )) | "$PGQ" queue ep_c --stdin >/dev/null
@@ -43,13 +49,18 @@ expect_exit 0 "install" "$PGQ" install
 
 # ---- Acceptance 3: SIGKILL of one of two workers -------------------------------------------
 fresh
-ARGS=(--log-level warn --max-concurrent-tasks 8 --heartbeat-timeout 2s
+ARGS=(--log-level warn --threads 8 --heartbeat-timeout 2s
       "$PLUGIN" -- --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 20)
-"$PGQ" run "${ARGS[@]}" 2>"$TMP/victim.err" &
+# The victim holds every 7th job it takes until killed, so it certainly
+# has jobs in hand when the SIGKILL comes.
+: >"$TMP/victim.held"
+"$PGQ" run "${ARGS[@]}" --block-every 7 --until "$TMP/never" --blocked "$TMP/victim.held" \
+    2>"$TMP/victim.err" &
 victim=$!
 "$PGQ" run --mode drain "${ARGS[@]}" 2>"$TMP/survivor.err" &
 survivor=$!
-wait_sql "SELECT count(*) >= $N / 4 FROM pgqueuer_log WHERE status = 'successful'"
+wait_sql "SELECT count(*) >= $N / 4 FROM pgqueuer_log WHERE status = 'successful'" 300
+until [ -s "$TMP/victim.held" ]; do sleep 0.05; done
 held=$(sql "SELECT count(*) FROM pgqueuer WHERE status = 'picked'")
 kill -KILL $victim
 wait $victim || true
@@ -67,19 +78,25 @@ check_eq "nothing was held as poison" "$(sql "SELECT count(*) FROM pgqueuer_log 
 # ---- A second SIGTERM: stop at once, commands killed, jobs handed back ---------------------------
 sql "DELETE FROM pgqueuer; TRUNCATE pgqueuer_log" >/dev/null
 seq 1 6 | "$PGQ" queue long --stdin >/dev/null
-"$PGQ" run --log-level info --max-concurrent-tasks 4 --exec "long=sleep 9.75" 2>"$TMP/w.err" &
+# The sleep's argument is unique to this run ($$), so the test can wait
+# for all four commands to run and check those very processes afterwards,
+# not every `sleep` of the other test runs sharing the machine.
+long="sleep 9.75$$"
+"$PGQ" run --log-level info --threads 4 --exec "long=$long" 2>"$TMP/w.err" &
 w=$!
-wait_sql "SELECT count(*) = 4 FROM pgqueuer WHERE status = 'picked'" 20
-sleep 0.3
+end=$((SECONDS + 60))
+until [ "$(pgrep -fx "$long" | wc -l)" -ge 4 ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
 kill -TERM $w
-sleep 0.3
+# A second signal sent before the first was handled would merge with it.
+end=$((SECONDS + 60))
+until grep -q 'stopping: ' "$TMP/w.err" || [ $SECONDS -ge $end ]; do sleep 0.05; done
 kill -TERM $w
 start=$(date +%s.%N)
 rc=0
 wait $w || rc=$?
 check_eq "exit 0 after the second SIGTERM" "$rc" 0
 check_eq "it stopped at once" "$(echo "$(date +%s.%N) - $start < 2" | bc)" 1
-check_eq "its commands were killed" "$(pgrep -f 'sleep 9.75' | wc -l)" 0
+check_eq "its commands were killed" "$(pgrep -fx "$long" | wc -l)" 0
 check_eq "every job is back in the queue, none logged as done" \
     "$(sql "SELECT count(*) FILTER (WHERE status = 'queued' AND queue_manager_id IS NULL)
             || ',' || (SELECT count(*) FROM pgqueuer_log WHERE status NOT IN ('queued','picked'))
@@ -116,16 +133,23 @@ restart_db() {
     "$PGQ" local start --dir "$PGQ_TEST_CLUSTER" --fast >/dev/null
 }
 
+# The handlers hold every 50th job until $TMP/go exists, so the workers
+# cannot drain before the restart, however quick they are; the held jobs
+# are let go once the server is back. The heartbeat timeout (20 s) is
+# longer than the outage: the held jobs are not taken over meanwhile.
 restart_run() { # "what" ARGS...
     local what=$1
     shift
     fresh
-    "$PGQ" run --mode drain --heartbeat-timeout 5s "$@" 2>"$TMP/w1.err" &
+    "$PGQ" run --mode drain --heartbeat-timeout 20s "$@" 2>"$TMP/w1.err" &
     local p1=$!
-    "$PGQ" run --mode drain --heartbeat-timeout 5s "$@" 2>"$TMP/w2.err" &
+    "$PGQ" run --mode drain --heartbeat-timeout 20s "$@" 2>"$TMP/w2.err" &
     local p2=$!
-    wait_sql "SELECT count(*) >= $N / 3 FROM pgqueuer_log WHERE status = 'successful'"
+    wait_sql "SELECT count(*) >= $N / 10 FROM pgqueuer_log WHERE status = 'successful'" 300
+    check_eq "$what: jobs are left when the server stops" \
+        "$(sql "SELECT count(*) > 0 FROM pgqueuer")" t
     restart_db $p1
+    touch "$TMP/go"
     check_eq "$what: no busy loop while the database is down" \
         "$([ "$DOWN_CPU" -le 20 ] && echo yes)" yes
     echo "# $what: $DOWN_CPU clock tick(s) of CPU in 2 s without a database"
@@ -142,9 +166,13 @@ restart_run() { # "what" ARGS...
     accounted "$what: after a database restart"
 }
 EXEC=()
-for ep in ep_a ep_b ep_c; do EXEC+=(--exec "$ep=echo \$PGQ_JOB_ID >>$TMP/ran"); done
+for ep in ep_a ep_b ep_c; do
+    EXEC+=(--exec "$ep=echo \$PGQ_JOB_ID >>$TMP/ran; [ \$((PGQ_JOB_ID % 50)) != 0 ] ||
+                    until [ -e $TMP/go ]; do sleep 0.02; done")
+done
 restart_run "--exec" --log-level info "${EXEC[@]}"
-restart_run "plug-in" --log-level info --max-concurrent-tasks 8 "$PLUGIN" -- \
-    --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 5
+restart_run "plug-in" --log-level info --threads 8 "$PLUGIN" -- \
+    --entrypoints ep_a,ep_b,ep_c --record "$TMP/ran" --sleep-ms 5 \
+    --block-every 50 --until "$TMP/go"
 
 done_testing

@@ -105,6 +105,6 @@ sigterm_restart() { # "what" ARGS...
     exactly_once "$what: after SIGTERM and restart"
 }
 sigterm_restart "--exec" "${EXEC[@]}"
-sigterm_restart "plug-in" --max-concurrent-tasks 8 "${PLUG[@]}" --sleep-ms 10
+sigterm_restart "plug-in" --threads 8 "${PLUG[@]}" --sleep-ms 10
 
 done_testing

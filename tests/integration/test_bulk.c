@@ -11,19 +11,6 @@
 
 #include "harness.h"
 
-static pgq_client *setup(void)
-{
-    tdb_reset_schema();
-    return tdb_client(NULL);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Bulk-enqueues n copies of job; the count must be n. */
 static void bulk_n(pgq_client *c, const pgq_new_job *job, int n)
 {
@@ -69,7 +56,7 @@ static char *rows_from(long long from)
 
 TEST(rows_identical_to_pgq_enqueue)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     CHECK_OK(c, pgq_enqueue(c, shapes, N_SHAPES, PGQ_CONFLICT_RAISE, NULL));
     char *single = rows_from(0);
     long long next = tdb_int("SELECT max(id) + 1 FROM pgqueuer");
@@ -91,7 +78,7 @@ TEST(rows_identical_to_pgq_enqueue)
 
 TEST(one_log_row_per_job_across_chunks)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_bulk *b = NULL;
     enum { N = 20000 }; /* several chunks, the last one partial */
     char payload[16];
@@ -126,7 +113,7 @@ TEST(one_log_row_per_job_across_chunks)
 /* Waits up to 5 s for a notification on conn; its payload, malloc'd. */
 static char *await_notify(PGconn *conn, double timeout)
 {
-    double t0 = now_s();
+    double t0 = th_now();
     do {
         PQconsumeInput(conn);
         PGnotify *n = PQnotifies(conn);
@@ -141,7 +128,7 @@ static char *await_notify(PGconn *conn, double timeout)
         FD_SET(fd, &fds);
         struct timeval tv = {0, 50000};
         select(fd + 1, &fds, NULL, NULL, &tv);
-    } while (now_s() - t0 < timeout);
+    } while (th_now() - t0 < timeout);
     return NULL;
 }
 
@@ -188,7 +175,7 @@ TEST(prefix_schema_and_wake_up)
  * on working and nothing of the bulk remains. */
 TEST(abort_with_copy_open)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_bulk *b = NULL;
     pgq_new_job j = {.entrypoint = "x"};
     CHECK_OK(c, pgq_bulk_begin(c, &b));
@@ -209,7 +196,7 @@ TEST(abort_with_copy_open)
  * reports the server's message, rolls back, and the connection recovers. */
 TEST(server_refusal_reported_by_finish)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_bulk *b = NULL;
     pgq_new_job j = {.entrypoint = "x"}, bad = {.entrypoint = "\xff"};
     CHECK_OK(c, pgq_bulk_begin(c, &b));
@@ -231,7 +218,7 @@ TEST(server_refusal_reported_by_finish)
 /* Refused jobs (checked on the client) leave the open chunk intact. */
 TEST(refused_jobs_leave_the_chunk_intact)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_bulk *b = NULL;
     pgq_new_job j = {.entrypoint = "x", .headers = "{\"k\": 1}"};
     pgq_new_job far = {.entrypoint = "x", .delay = 1e16};
@@ -262,7 +249,7 @@ TEST(refused_jobs_leave_the_chunk_intact)
  * back, and a failed bulk leaves the caller's own work in place. */
 TEST(callers_transaction_decides)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     PGconn *conn = pgq_client_conn(c);
     pgq_new_job j = {.entrypoint = "x"}, bad = {.entrypoint = "\xff"};
     PQclear(PQexec(conn, "BEGIN"));
@@ -288,7 +275,7 @@ TEST(callers_transaction_decides)
 /* An empty bulk sends nothing: no ids are reserved. */
 TEST(empty_bulk_reserves_nothing)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_new_job j = {.entrypoint = "x"};
     int64_t before = 0, after = 0;
     CHECK_OK(c, pgq_enqueue(c, &j, 1, PGQ_CONFLICT_RAISE, &before));

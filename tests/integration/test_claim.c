@@ -15,19 +15,6 @@
 #define QM2 "22222222-2222-4222-8222-222222222222"
 #define QM3 "33333333-3333-4333-8333-333333333333"
 
-static pgq_client *setup(void)
-{
-    tdb_reset_schema();
-    return tdb_client(NULL);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void enqueue_n(pgq_client *c, const char *ep, int n, int priority)
 {
     for (int i = 0; i < n; i++) {
@@ -46,7 +33,7 @@ static size_t claim(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n,
 
 TEST(priority_then_id_order)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     int prios[] = {0, 5, 5, -1, 9, 0};
     int64_t ids[6];
     pgq_new_job jobs[6];
@@ -88,7 +75,7 @@ TEST(priority_then_id_order)
 
 TEST(execute_after_and_entrypoints)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_new_job jobs[3] = {{.entrypoint = "a", .delay = 3600},
                            {.entrypoint = "b"},
                            {.entrypoint = "a", .priority = -5}};
@@ -113,7 +100,7 @@ TEST(execute_after_and_entrypoints)
 
 TEST(bad_arguments_refused)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enqueue_n(c, "a", 1, 0);
     pgq_job_set set;
     pgq_claim_entrypoint ok = {.entrypoint = "a"};
@@ -139,7 +126,7 @@ TEST(bad_arguments_refused)
 
 TEST(concurrency_limit_counts_every_worker)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_client *c2 = tdb_client(NULL);
     enqueue_n(c, "lim", 5, 0);
     pgq_claim_entrypoint ep = {.entrypoint = "lim", .concurrency_limit = 2};
@@ -164,7 +151,7 @@ TEST(concurrency_limit_counts_every_worker)
 
 TEST(stale_job_taken_over_even_when_limit_full)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_client *c2 = tdb_client(NULL);
     enqueue_n(c, "s", 4, 0);
     pgq_claim_entrypoint ep = {
@@ -225,7 +212,7 @@ TEST(stale_job_taken_over_even_when_limit_full)
 
 TEST(poison_job_held_after_max_takeovers)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enqueue_n(c, "p", 1, 0);
     long long id = tdb_int("SELECT id FROM pgqueuer");
     pgq_claim_entrypoint ep = {.entrypoint = "p", .retry_timer = 1};
@@ -351,7 +338,7 @@ static void install_witness(void)
  * of 2 while the monitor samples the picked rows from its own connection. */
 static void race(int jobs, const char *isolation)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     install_witness();
     pgq_bulk *b = NULL;
     CHECK_OK(c, pgq_bulk_begin(c, &b));
@@ -363,13 +350,13 @@ static void race(int jobs, const char *isolation)
     racer_isolation = isolation;
     static char qms[RACERS][40];
     pthread_t th[RACERS];
-    double t0 = now_s();
+    double t0 = th_now();
     for (int i = 0; i < RACERS; i++) {
         snprintf(qms[i], sizeof qms[i], "00000000-0000-4000-8000-%012d", i + 1);
         pthread_create(&th[i], NULL, racer, qms[i]);
     }
     long long max_seen = 0, samples = 0;
-    while (atomic_load(&jobs_done) < jobs && now_s() - t0 < 100 &&
+    while (atomic_load(&jobs_done) < jobs && th_now() - t0 < 100 &&
            !atomic_load(&racer_errors)) {
         long long n = tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'");
         max_seen = n > max_seen ? n : max_seen;
@@ -380,7 +367,7 @@ static void race(int jobs, const char *isolation)
         pthread_join(th[i], NULL);
     printf("# %d claims by %d racers, %d jobs in %.1f s; monitor: %lld samples, "
            "at most %lld picked\n",
-           atomic_load(&claims_made), RACERS, atomic_load(&jobs_done), now_s() - t0,
+           atomic_load(&claims_made), RACERS, atomic_load(&jobs_done), th_now() - t0,
            samples, max_seen);
     CHECK_INT(atomic_load(&racer_errors), 0);
     CHECK_INT(atomic_load(&jobs_done), jobs);
@@ -408,7 +395,7 @@ TEST(racers_defaulting_to_repeatable_read)
 
 TEST(claim_inside_callers_transaction)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enqueue_n(c, "t", 3, 0);
     PGconn *conn = pgq_client_conn(c);
     PQclear(PQexec(conn, "BEGIN"));
@@ -456,7 +443,7 @@ static void *unlocked_racer(void *arg)
 
 TEST(witnesses_catch_an_unlocked_race)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enqueue_n(c, "race", 40, 0);
     pgq_config cfg = {0};
     pgq__names names;
@@ -473,8 +460,8 @@ TEST(witnesses_catch_an_unlocked_race)
         pthread_create(&th[i], NULL, unlocked_racer, qms[i]);
     }
     long long max_seen = 0;
-    double t0 = now_s();
-    while (max_seen <= LIMIT && now_s() - t0 < 60) {
+    double t0 = th_now();
+    while (max_seen <= LIMIT && th_now() - t0 < 60) {
         long long n = tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'");
         max_seen = n > max_seen ? n : max_seen;
     }
@@ -482,7 +469,7 @@ TEST(witnesses_catch_an_unlocked_race)
     for (int i = 0; i < RACERS; i++)
         pthread_join(th[i], NULL);
     printf("# without the lock the monitor saw %lld picked after %.2f s\n", max_seen,
-           now_s() - t0);
+           th_now() - t0);
     CHECKF(max_seen > LIMIT, "no race seen in 60 s (max %lld)", max_seen);
     free(unlocked_sql);
     pgq_client_free(c);
@@ -490,7 +477,7 @@ TEST(witnesses_catch_an_unlocked_race)
 
 TEST(requests_per_second_across_two_clients)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_client *c2 = tdb_client(NULL);
     enqueue_n(c, "rate", 30, 0);
     pgq_claim_entrypoint ep = {.entrypoint = "rate", .requests_per_second = 5};
@@ -503,19 +490,19 @@ TEST(requests_per_second_across_two_clients)
     CHECK_INT(claim(c, &ep, 1, QM1, 10, &set), 0);
     pgq_job_set_free(&set);
     /* Within the next second the budget refills; poll for it. */
-    double t0 = now_s();
+    double t0 = th_now();
     size_t more = 0;
-    while (more == 0 && now_s() - t0 < 5) {
+    while (more == 0 && th_now() - t0 < 5) {
         more = claim(c2, &ep, 1, QM2, 10, &set);
         pgq_job_set_free(&set);
         if (more == 0)
             usleep(20000);
     }
-    CHECKF(more > 0 && more <= 5, "after %.2f s: %zu", now_s() - t0, more);
+    CHECKF(more > 0 && more <= 5, "after %.2f s: %zu", th_now() - t0, more);
     /* Over a few seconds the fleet's rate stays at 5 per second. */
-    t0 = now_s();
+    t0 = th_now();
     size_t total = 5 + more;
-    while (now_s() - t0 < 2.5) {
+    while (th_now() - t0 < 2.5) {
         total += claim(more % 2 ? c : c2, &ep, 1, more % 2 ? QM1 : QM2, 10, &set);
         more++;
         pgq_job_set_free(&set);

@@ -17,19 +17,6 @@
 #define CONTEXT_KEYS "'{entrypoint,queue_manager_id}'"
 #define RETRY_CONTEXT_KEYS "'{attempt,entrypoint,queue_manager_id,reason,retry_delay}'"
 
-static pgq_client *setup(void)
-{
-    tdb_reset_schema();
-    return tdb_client(NULL);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Enqueues n jobs of entrypoint ep and claims them all for qm; ids sorted. */
 static void picked_jobs(pgq_client *c, const char *ep, int n, const char *qm,
                         int64_t *ids)
@@ -95,7 +82,7 @@ static void check_record(int64_t id, const char *status, const char *context_key
 
 TEST(successful_exception_canceled_delete_and_log)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     int64_t ids[3];
     picked_jobs(c, "d", 3, QM1, ids);
     pgq_outcome out[3] = {
@@ -135,7 +122,7 @@ TEST(successful_exception_canceled_delete_and_log)
 
 TEST(failed_is_held_with_everything_intact)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     int64_t id;
     picked_jobs(c, "f", 1, QM1, &id);
     tdb_exec("UPDATE pgqueuer SET attempts = 2");
@@ -165,8 +152,8 @@ TEST(failed_is_held_with_everything_intact)
 /* Waits up to 5 s for a notification on conn; its payload, malloc'd. */
 static char *await_notify(PGconn *conn)
 {
-    double t0 = now_s();
-    while (now_s() - t0 < 5) {
+    double t0 = th_now();
+    while (th_now() - t0 < 5) {
         PQconsumeInput(conn);
         PGnotify *n = PQnotifies(conn);
         if (n) {
@@ -221,7 +208,7 @@ static PGconn *listener(void)
 
 TEST(retry_requeues_with_record_and_wakes_workers)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     int64_t ids[2];
     picked_jobs(c, "r", 2, QM1, ids);
     PGconn *l = listener();
@@ -297,7 +284,7 @@ TEST(retry_requeues_with_record_and_wakes_workers)
 
 TEST(only_own_picked_rows_are_resolved)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     int64_t ids[4];
     picked_jobs(c, "o", 4, QM1, ids);
     pgq_new_job q = {.entrypoint = "o"};
@@ -353,7 +340,7 @@ TEST(only_own_picked_rows_are_resolved)
 
 TEST(bad_outcomes_refused)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     int64_t id;
     picked_jobs(c, "b", 1, QM1, &id);
     pgq_outcome bad[] = {
@@ -390,7 +377,7 @@ TEST(bad_outcomes_refused)
 
 TEST(heartbeat_touches_own_picked_jobs)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     int64_t a[2], b[1];
     picked_jobs(c, "h1", 2, QM1, a);
     picked_jobs(c, "h2", 1, QM2, b);
@@ -420,7 +407,7 @@ TEST(heartbeat_touches_own_picked_jobs)
 
 TEST(release_hands_back_without_an_attempt)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     int64_t ids[3];
     picked_jobs(c, "rel", 3, QM1, ids);
     PGconn *l = listener();
@@ -455,7 +442,7 @@ TEST(release_hands_back_without_an_attempt)
 /* Claim and complete throughput of one client, batches of 100. */
 TEST(claim_complete_rate)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enum { N = 20000, BATCH = 100 };
     pgq_bulk *b = NULL;
     CHECK_OK(c, pgq_bulk_begin(c, &b));
@@ -467,13 +454,13 @@ TEST(claim_complete_rate)
     pgq_claim_entrypoint e = {.entrypoint = "rate"};
     pgq_claim_opts o = {.queue_manager_id = QM1, .batch_size = BATCH};
     pgq_outcome out[BATCH];
-    double t0 = now_s(), claim_s = 0;
+    double t0 = th_now(), claim_s = 0;
     size_t done = 0;
     for (;;) {
         pgq_job_set set;
-        double t1 = now_s();
+        double t1 = th_now();
         CHECK_OK(c, pgq_claim(c, &e, 1, &o, &set));
-        claim_s += now_s() - t1;
+        claim_s += th_now() - t1;
         if (set.count == 0) {
             pgq_job_set_free(&set);
             break;
@@ -486,7 +473,7 @@ TEST(claim_complete_rate)
         done += resolved;
         pgq_job_set_free(&set);
     }
-    double secs = now_s() - t0;
+    double secs = th_now() - t0;
     CHECK_INT(done, N);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 0);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),

@@ -6,22 +6,9 @@
 
 #include "harness.h"
 
-static pgq_client *setup(void)
-{
-    tdb_reset_schema();
-    return tdb_client(NULL);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 TEST(ids_in_input_order_with_log_rows)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_new_job jobs[5] = {
         {.entrypoint = "e0", .priority = 3}, {.entrypoint = "e1", .priority = -2},
         {.entrypoint = "e2", .priority = 7}, {.entrypoint = "e3"},
@@ -59,7 +46,7 @@ TEST(ids_in_input_order_with_log_rows)
 
 TEST(execute_after_is_now_plus_delay)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_new_job jobs[3] = {{.entrypoint = "a"},
                            {.entrypoint = "a", .delay = 3600},
                            {.entrypoint = "a", .delay = 0.25}};
@@ -85,7 +72,7 @@ TEST(execute_after_is_now_plus_delay)
 
 TEST(dedupe_raise_inserts_nothing)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_new_job first = {.entrypoint = "mail", .dedupe_key = "user-42"};
     CHECK_OK(c, pgq_enqueue(c, &first, 1, PGQ_CONFLICT_RAISE, NULL));
     pgq_new_job batch[3] = {{.entrypoint = "mail", .dedupe_key = "user-1"},
@@ -113,7 +100,7 @@ TEST(dedupe_raise_inserts_nothing)
 
 TEST(dedupe_skip_reports_positions)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_new_job first = {.entrypoint = "mail", .dedupe_key = "a"};
     CHECK_OK(c, pgq_enqueue(c, &first, 1, PGQ_CONFLICT_SKIP, NULL));
     pgq_new_job batch[4] = {{.entrypoint = "mail", .dedupe_key = "a"},
@@ -144,7 +131,7 @@ TEST(dedupe_skip_reports_positions)
 
 TEST(headers_are_json)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_new_job jobs[3] = {
         {.entrypoint = "h", .headers = "{\"trace\": \"abc\", \"n\": \"1\"}"},
         {.entrypoint = "h"},
@@ -179,9 +166,34 @@ TEST(headers_are_json)
     pgq_client_free(c);
 }
 
+/* JSON numbers beyond int64 are valid headers, as jsonb stores them: both
+ * enqueue paths take them (they were refused as "not a JSON object" until
+ * tests/fuzz/fuzz_headers compared the check with the JSON grammar). */
+TEST(headers_with_big_numbers)
+{
+    pgq_client *c = tdb_fresh();
+    const char *h = "{\"trace\": 123456789012345678901234567890, \"neg\": -99999999999999999999}";
+    pgq_new_job job = {.entrypoint = "big", .headers = h};
+    int64_t id;
+    CHECK_OK(c, pgq_enqueue(c, &job, 1, PGQ_CONFLICT_RAISE, &id));
+    char *v = tdb_str("SELECT headers->>'trace' FROM pgqueuer WHERE id = %lld", (long long)id);
+    CHECK_STR(v, "123456789012345678901234567890");
+    free(v);
+    pgq_bulk *b = NULL;
+    uint64_t count = 0;
+    CHECK_OK(c, pgq_bulk_begin(c, &b));
+    CHECK_OK(c, pgq_bulk_add(b, &job));
+    CHECK_OK(c, pgq_bulk_finish(b, &count));
+    CHECK_INT(count, 1);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE headers->>'neg' = "
+                      "'-99999999999999999999'"),
+              2);
+    pgq_client_free(c);
+}
+
 TEST(payload_bytes_round_trip)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     unsigned char bytes[256];
     for (int i = 0; i < 256; i++)
         bytes[i] = (unsigned char)(255 - i); /* 0xff first, NUL last */
@@ -226,7 +238,7 @@ TEST(payload_bytes_round_trip)
 
 TEST(bad_jobs_refused_before_sending)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_new_job cases[][2] = {
         {{.entrypoint = "ok"}, {.entrypoint = ""}},
         {{.entrypoint = "ok"}, {.entrypoint = NULL}},
@@ -268,7 +280,7 @@ TEST(prefix_and_schema_names)
 
 TEST(bulk_streams_in_one_transaction)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_bulk *b = NULL;
     CHECK_OK(c, pgq_bulk_begin(c, &b));
     char payload[32];
@@ -305,7 +317,7 @@ TEST(bulk_streams_in_one_transaction)
 
 TEST(bulk_abort_and_failure_leave_nothing)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     pgq_bulk *b = NULL;
     pgq_new_job j = {.entrypoint = "x", .payload = "p", .payload_len = 1};
     CHECK_OK(c, pgq_bulk_begin(c, &b));
@@ -347,7 +359,7 @@ TEST(bulk_abort_and_failure_leave_nothing)
 
 TEST(bulk_inside_callers_transaction)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     PGconn *conn = pgq_client_conn(c);
     PQclear(PQexec(conn, "BEGIN"));
     pgq_bulk *b = NULL;
@@ -369,12 +381,12 @@ TEST(bulk_inside_callers_transaction)
  * reported and the memory growth bounded (nothing held but one chunk). */
 TEST(bulk_million_rate)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     struct rusage before, after;
     getrusage(RUSAGE_SELF, &before);
     pgq_bulk *b = NULL;
     char payload[64];
-    double t0 = now_s();
+    double t0 = th_now();
     CHECK_OK(c, pgq_bulk_begin(c, &b));
     enum { N = 1000000 };
     for (int i = 0; i < N; i++) {
@@ -386,7 +398,7 @@ TEST(bulk_million_rate)
     }
     uint64_t count = 0;
     CHECK_OK(c, pgq_bulk_finish(b, &count));
-    double secs = now_s() - t0;
+    double secs = th_now() - t0;
     getrusage(RUSAGE_SELF, &after);
     CHECK_INT(count, N);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), N);
@@ -411,6 +423,7 @@ int main(int argc, char **argv)
         CASE(dedupe_raise_inserts_nothing),
         CASE(dedupe_skip_reports_positions),
         CASE(headers_are_json),
+        CASE(headers_with_big_numbers),
         CASE(payload_bytes_round_trip),
         CASE(bad_jobs_refused_before_sending),
         CASE(prefix_and_schema_names),

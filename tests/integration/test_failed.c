@@ -802,6 +802,17 @@ TEST(list_failed_limit_filter_order_and_last_error)
     CHECK_STR(fs.jobs[0].job.entrypoint, "a");
     CHECK_STR(fs.jobs[1].job.entrypoint, "a");
     pgq_failed_set_free(&fs);
+    /* Sizes only: the same rows and lengths, and no payload read. */
+    pgq_list_failed_opts sizes = {.sizes_only = true};
+    CHECK_OK(c, pgq_list_failed_jobs(c, &sizes, &fs));
+    CHECK_INT(fs.count, 4);
+    CHECK_INT(fs.jobs[1].job.id, a2);
+    CHECK(fs.jobs[1].job.payload == NULL);
+    CHECK_INT(fs.jobs[1].job.payload_len, 3);
+    CHECK_INT(fs.jobs[0].job.payload_len, 2);
+    CHECK_INT(fs.jobs[3].job.payload_len, 0);
+    CHECK_STR(fs.jobs[2].error_message, "second error");
+    pgq_failed_set_free(&fs);
     pgq_list_failed_opts neg = {.limit = -1};
     CHECK_INT(pgq_list_failed_jobs(c, &neg, &fs), PGQ_EINVAL);
     pgq_client_free(c);

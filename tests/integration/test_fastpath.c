@@ -14,12 +14,6 @@
 #define QMA "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 #define QMA_UPPER "AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"
 
-static pgq_client *setup(void)
-{
-    tdb_reset_schema();
-    return tdb_client(NULL);
-}
-
 /* Enqueues n jobs of entrypoint ep with the given priority. */
 static void enqueue_n(pgq_client *c, const char *ep, int n, int priority)
 {
@@ -60,7 +54,7 @@ static char *log_of(int64_t id)
 
 TEST(successes_alone_log_what_a_mixed_batch_logs)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enqueue_n(c, "ok", 3, 7);
     enqueue_n(c, "mix", 3, 7);
     int64_t ok[3], mix[3];
@@ -90,7 +84,7 @@ TEST(successes_alone_log_what_a_mixed_batch_logs)
 
 TEST(successes_resolve_only_own_picked_rows_once)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enqueue_n(c, "o", 4, 0);
     int64_t ids[4];
     CHECK_INT(claim_ids(c, "o", QM1, 4, ids), 4);
@@ -160,7 +154,7 @@ static void check_job_matches_row(const pgq_job *j)
 
 TEST(claimed_jobs_carry_their_rows)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enqueue_n(c, "r", 3, 2);
     tdb_exec("UPDATE pgqueuer SET execute_after = now() - interval '1.234567 s', "
              "attempts = 4 WHERE id = (SELECT min(id) FROM pgqueuer)");
@@ -180,7 +174,7 @@ TEST(claimed_jobs_carry_their_rows)
 
 TEST(poisoned_and_fresh_jobs_in_one_claim)
 {
-    pgq_client *c = setup();
+    pgq_client *c = tdb_fresh();
     enqueue_n(c, "p", 1, 0);
     long long poison = tdb_int("SELECT id FROM pgqueuer");
     int64_t ids[4];

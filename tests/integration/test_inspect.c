@@ -21,24 +21,17 @@ static int64_t job(const char *entrypoint, int priority, const char *status)
                    priority, status, entrypoint);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Waits up to `seconds` for the next notification on conn (which must be
  * listening); returns it (free with PQfreemem) or NULL on timeout. */
 static PGnotify *next_notify(PGconn *conn, double seconds)
 {
-    double deadline = now_s() + seconds;
+    double deadline = th_now() + seconds;
     for (;;) {
         PQconsumeInput(conn);
         PGnotify *n = PQnotifies(conn);
         if (n)
             return n;
-        double left = deadline - now_s();
+        double left = deadline - th_now();
         if (left <= 0)
             return NULL;
         struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
@@ -224,28 +217,39 @@ TEST(queue_size_counts)
     pgq_client_free(c);
 }
 
-/* Adds k log rows for entrypoint/status at `ago` seconds before the start
- * of the current second (plus a sub-second offset, same bucket). */
+/* The second the log rows of a case are placed relative to, read once per
+ * case: later statements compare with it, not with their own now(), so a
+ * case spanning a second boundary on a busy machine still finds its bucket. */
+static long long base_s;
+
+static void pin_base(void)
+{
+    base_s = tdb_int("SELECT extract(epoch FROM date_trunc('sec', now()))::bigint");
+}
+
+/* Adds k log rows for entrypoint/status at `ago` seconds before the pinned
+ * second (plus a sub-second offset, same bucket). */
 static void log_rows(int k, const char *ep, const char *status, int ago)
 {
     tdb_exec(
         "INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, created) "
-        "SELECT g, '%s', 1, '%s', date_trunc('sec', now()) - make_interval(secs => %d) "
+        "SELECT g, '%s', 1, '%s', to_timestamp(%lld) - make_interval(secs => %d) "
         "+ g * interval '1 ms' FROM generate_series(1, %d) g",
-        status, ep, ago, k);
+        status, ep, base_s, ago, k);
 }
 
 static int64_t stat_count(const char *ep, const char *status, int ago)
 {
     return tdb_int("SELECT coalesce(sum(count), 0) FROM pgqueuer_statistics WHERE "
                    "entrypoint = '%s' AND status = '%s' AND created = "
-                   "date_trunc('sec', now()) - make_interval(secs => %d)",
-                   ep, status, ago);
+                   "to_timestamp(%lld) - make_interval(secs => %d)",
+                   ep, status, base_s, ago);
 }
 
 TEST(log_statistics_rolls_up_and_upserts)
 {
     tdb_reset_schema();
+    pin_base();
     log_rows(3, "mail", "successful", 10);
     log_rows(2, "mail", "exception", 10);
     log_rows(4, "sms", "successful", 20);
@@ -291,6 +295,7 @@ TEST(log_statistics_rolls_up_and_upserts)
 TEST(log_statistics_skips_rollup_while_locked)
 {
     tdb_reset_schema();
+    pin_base();
     log_rows(3, "mail", "successful", 5);
     /* Another session holds the roll-up lock: no waiting, no roll-up, but
      * the counts still include the pending log rows. */
@@ -331,6 +336,7 @@ static void *rollup_repeatedly(void *arg)
 TEST(log_statistics_concurrent_callers_count_once)
 {
     tdb_reset_schema();
+    pin_base();
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
         CHECK(pthread_create(&t[i], NULL, rollup_repeatedly, NULL) == 0);

@@ -17,13 +17,6 @@
 
 /* ---- Helpers ----------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -32,8 +25,8 @@ static void sleep_ms(int ms)
 
 static bool wait_flag(atomic_int *flag, int want, double timeout)
 {
-    double end = now_s() + timeout;
-    while (now_s() < end) {
+    double end = th_now() + timeout;
+    while (th_now() < end) {
         if (atomic_load(flag) >= want)
             return true;
         sleep_ms(2);
@@ -186,8 +179,8 @@ static int until_cancelled(const pgq_job *job, pgq_job_ctx *ctx)
 {
     note_run(job);
     atomic_fetch_add(&started, 1);
-    double end = now_s() + 10;
-    while (!pgq_job_ctx_cancelled(ctx) && now_s() < end)
+    double end = th_now() + 10;
+    while (!pgq_job_ctx_cancelled(ctx) && th_now() < end)
         sleep_ms(2);
     atomic_fetch_add(&finished, 1);
     pgq_job_ctx_error(ctx, "Interrupted", "cancelled", NULL);
@@ -200,8 +193,8 @@ static int until_released(const pgq_job *job, pgq_job_ctx *ctx)
     (void)ctx;
     note_run(job);
     atomic_fetch_add(&started, 1);
-    double end = now_s() + 10;
-    while (!atomic_load(&release_flag) && now_s() < end)
+    double end = th_now() + 10;
+    while (!atomic_load(&release_flag) && th_now() < end)
         sleep_ms(2);
     atomic_fetch_add(&finished, 1);
     return 0;
@@ -228,7 +221,7 @@ static int stubborn(const pgq_job *job, pgq_job_ctx *ctx)
     (void)ctx;
     note_run(job);
     atomic_fetch_add(&started, 1);
-    sleep_ms(2000);
+    sleep_ms(8000);
     atomic_fetch_add(&finished, 1);
     return 0;
 }
@@ -237,7 +230,7 @@ static int stamp_start(const pgq_job *job, pgq_job_ctx *ctx)
 {
     (void)ctx;
     note_run(job);
-    started_at = now_s();
+    started_at = th_now();
     atomic_fetch_add(&started, 1);
     return 0;
 }
@@ -361,9 +354,9 @@ TEST(retries_are_exhausted_before_the_hold)
                               .max_attempts = 3,
                               .backoff_initial = 0.2,
                               .backoff_multiplier = 2});
-    double t0 = now_s();
+    double t0 = th_now();
     CHECK_OK(c, pgq_worker_run(w));
-    double took = now_s() - t0;
+    double took = th_now() - t0;
     CHECK_INT(atomic_load(&runs[id]), 3);
     char *hist =
         tdb_str("SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer_log "
@@ -438,14 +431,14 @@ TEST(cancel_reaches_a_running_handler)
     bg b;
     bg_start(&b, w);
     CHECK(wait_flag(&started, 1, 5));
-    double t0 = now_s();
+    double t0 = th_now();
     pgq_id_outcome *out = NULL;
     size_t n = 0;
     CHECK_OK(c, pgq_cancel(c, &id, 1, &out, &n));
     pgq_id_outcomes_free(out);
     CHECK(wait_flag(&finished, 1, 5));
-    CHECKF(now_s() - t0 < 2, "the handler saw the cancellation after %.2fs",
-           now_s() - t0);
+    CHECKF(th_now() - t0 < 2, "the handler saw the cancellation after %.2fs",
+           th_now() - t0);
     pgq_worker_stop(w, false);
     CHECK_INT(bg_join(&b), PGQ_OK);
     char *hist =
@@ -494,15 +487,16 @@ TEST(graceful_stop_lets_running_jobs_finish)
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 100, 0);
-    pgq_worker *w = worker((pgq_worker_opts){.batch_size = 4, .max_concurrent_tasks = 4});
+    pgq_worker *w = worker((pgq_worker_opts){.batch_size = 4, .threads = 4});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
     CHECK(wait_flag(&started, 6, 5));
-    double t0 = now_s();
+    double t0 = th_now();
     pgq_worker_stop(w, false);
     CHECK_INT(bg_join(&b), PGQ_OK);
-    CHECKF(now_s() - t0 < 1.0, "stopping took %.2fs", now_s() - t0);
+    /* 100 ms jobs against a 30 s grace: far below the grace, whatever the load. */
+    CHECKF(th_now() - t0 < 10, "stopping took %.2fs", th_now() - t0);
     int ran = atomic_load(&started);
     CHECK_INT(atomic_load(&finished), ran);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"),
@@ -520,16 +514,17 @@ TEST(immediate_stop_hands_running_jobs_back)
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "long", 20, 0);
-    pgq_worker *w = worker((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 5});
+    pgq_worker *w = worker((pgq_worker_opts){.batch_size = 5, .threads = 5});
     reg(w, "long", until_cancelled, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
     CHECK(wait_flag(&started, 5, 5));
-    double t0 = now_s();
+    double t0 = th_now();
     pgq_worker_stop(w, false);
     pgq_worker_stop(w, false); /* the second call stops at once */
     CHECK_INT(bg_join(&b), PGQ_OK);
-    CHECKF(now_s() - t0 < 1.0, "stopping took %.2fs", now_s() - t0);
+    /* at once, not after the 30 s grace */
+    CHECKF(th_now() - t0 < 10, "stopping took %.2fs", th_now() - t0);
     CHECK_INT(atomic_load(&finished), 5);
     CHECK_INT(terminal_rows(), 0);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'queued' AND "
@@ -551,11 +546,13 @@ TEST(abandoned_handler_outlives_the_worker)
     bg b;
     bg_start(&b, w);
     CHECK(wait_flag(&started, 1, 5));
-    double t0 = now_s();
+    double t0 = th_now();
     pgq_worker_stop(w, true);
     CHECK_INT(bg_join(&b), PGQ_OK);
-    double took = now_s() - t0;
-    CHECKF(took >= 0.9 && took < 1.8, "stopping took %.2fs", took);
+    double took = th_now() - t0;
+    /* a second for the handler to give up, then abandoned: long before its
+     * 8 s are over */
+    CHECKF(took >= 0.9 && took < 6, "stopping took %.2fs", took);
     char *row =
         tdb_str("SELECT status || '|' || (queue_manager_id IS NULL) FROM pgqueuer "
                 "WHERE id = %lld",
@@ -564,9 +561,9 @@ TEST(abandoned_handler_outlives_the_worker)
     free(row);
     CHECK(log_count("abandoned its running handler") == 1);
     pgq_worker_free(w); /* must not wait for the handler, nor break it */
-    CHECKF(now_s() - t0 < 1.9, "free waited %.2fs", now_s() - t0);
+    CHECKF(th_now() - t0 < 7, "free waited %.2fs", th_now() - t0);
     CHECK_INT(atomic_load(&finished), 0);
-    CHECK(wait_flag(&finished, 1, 3)); /* it ends on its own thread */
+    CHECK(wait_flag(&finished, 1, 20)); /* it ends on its own thread */
     sleep_ms(50);
     pgq_client_free(c);
 }
@@ -597,7 +594,7 @@ TEST(idle_worker_wakes_on_notify)
     sleep_ms(300); /* idle: its first claim came back empty */
     double worst = 0;
     for (int i = 1; i <= 5; i++) {
-        double t0 = now_s();
+        double t0 = th_now();
         enqueue(c, "ping", 1, 0);
         CHECK(wait_flag(&started, i, 5));
         double lat = started_at - t0;
@@ -605,7 +602,10 @@ TEST(idle_worker_wakes_on_notify)
         sleep_ms(50);
     }
     printf("# enqueue-to-start latency: worst of 5 = %.1f ms\n", worst * 1000);
-    CHECKF(worst < 0.5, "latency %.3fs", worst);
+    /* Without the notification the job would wait for the 60 s idle poll;
+     * the bound is far from both, so a loaded machine (or TSan) passes and a
+     * lost wake-up fails. Latency targets live in bench/run. */
+    CHECKF(worst < 15, "latency %.3fs", worst);
     pgq_worker_stop(w, false);
     CHECK_INT(bg_join(&b), PGQ_OK);
     pgq_worker_free(w);
@@ -619,12 +619,14 @@ TEST(drain_waits_for_deferred_jobs)
     enqueue(c, "later", 1, 1.0);
     pgq_worker *w = worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN});
     reg(w, "later", stamp_start, (pgq_entrypoint_opts){0});
-    double t0 = now_s();
+    double t0 = th_now();
     CHECK_OK(c, pgq_worker_run(w));
-    double took = now_s() - t0;
+    double took = th_now() - t0;
     CHECK_INT(atomic_load(&started), 1);
     CHECKF(started_at - t0 >= 0.9, "ran after %.2fs", started_at - t0);
-    CHECKF(took < 2.0, "drain took %.2fs (it should sleep until the job is due)", took);
+    /* The idle poll is 30 s: a drain that finishes well before it slept
+     * until the job was due, not until the next poll. */
+    CHECKF(took < 15, "drain took %.2fs (it should sleep until the job is due)", took);
     pgq_worker_free(w);
     pgq_client_free(c);
 }
@@ -644,10 +646,10 @@ TEST(stale_job_of_a_dead_worker_is_taken_over)
     pgq_job_set_free(&set);
     pgq_worker *w =
         worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .dequeue_timeout = 30});
-    reg(w, "orphan", stamp_start, (pgq_entrypoint_opts){.retry_timer = 0.8});
-    double t0 = now_s();
+    reg(w, "orphan", stamp_start, (pgq_entrypoint_opts){.retry_timer = 1});
+    double t0 = th_now();
     CHECK_OK(c, pgq_worker_run(w));
-    double took = now_s() - t0;
+    double took = th_now() - t0;
     CHECK_INT(atomic_load(&runs[id]), 1);
     CHECKF(took < 3, "take-over after %.2fs (expected about retry_timer)", took);
     char *hist =
@@ -716,7 +718,7 @@ TEST(killed_connections_are_survived)
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 200, 0);
     pgq_worker *w = worker((pgq_worker_opts){
-        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .max_concurrent_tasks = 8});
+        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .threads = 8});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
@@ -745,7 +747,7 @@ TEST(recorder_connection_loss_is_retried)
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 120, 0);
     pgq_worker *w = worker((pgq_worker_opts){
-        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .max_concurrent_tasks = 8});
+        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .threads = 8});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);

@@ -21,11 +21,27 @@ TEST(durations_accepted)
     CHECK(dur("45") == 45);
     CHECK(dur("1.5s") == 1.5);
     CHECK(dur("0") == 0);
+    CHECK(dur("0.5") == 0.5);
+    CHECK(dur("1.25m") == 75);
+    CHECK(dur("010") == 10); /* decimal, not octal */
+}
+
+TEST(numbers)
+{
+    double v = -1;
+    CHECK(cli_parse_number("0.5", &v) == 0 && v == 0.5);
+    CHECK(cli_parse_number("12", &v) == 0 && v == 12);
+    const char *bad[] = {"", "1e-13", "0x10", "-1", "+1", "inf", "nan", ".5", "5.", "1 "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECKF(cli_parse_number(bad[i], &v) != 0, "'%s' was accepted", bad[i]);
 }
 
 TEST(durations_refused)
 {
-    const char *bad[] = {"", "s", "5x", "-5s", "5s-", "1h 30m", "abc", "5mm", "1e99", "nan", "inf", ".5s"};
+    const char *bad[] = {"", "s", "5x", "-5s", "5s-", "1h 30m", "abc", "5mm", "1e99", "nan", "inf", ".5s",
+                         "0x10", "1e3", "1e3s", "0x10s", "1.s", "1.5e2m", "+5s", " 5s",
+                         /* found by tests/fuzz/fuzz_duration */
+                         "0e99", "0x1p4", "0x5s", "1.e2s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECKF(dur(bad[i]) < 0, "'%s' was accepted", bad[i]);
 }
@@ -87,7 +103,7 @@ TEST(assignments)
 
 int main(int argc, char **argv)
 {
-    static const th_case cases[] = {CASE(durations_accepted), CASE(durations_refused),
+    static const th_case cases[] = {CASE(durations_accepted), CASE(durations_refused), CASE(numbers),
                                     CASE(id_lists_accepted), CASE(id_lists_refused),
                                     CASE(integers), CASE(assignments)};
     return th_main(cases, sizeof cases / sizeof cases[0], argc, argv);
