@@ -51,6 +51,16 @@ int cmd_requeue_failed(int argc, char **argv, cli_globals *g);
 int cmd_requeue(int argc, char **argv, cli_globals *g);
 int cmd_mark_failed(int argc, char **argv, cli_globals *g);
 int cmd_run(int argc, char **argv, cli_globals *g);
+/* The reports (cmd_reports.c). */
+int cmd_stale(int argc, char **argv, cli_globals *g);
+int cmd_workers(int argc, char **argv, cli_globals *g);
+int cmd_backlog(int argc, char **argv, cli_globals *g);
+int cmd_size(int argc, char **argv, cli_globals *g);
+int cmd_throughput(int argc, char **argv, cli_globals *g);
+int cmd_log(int argc, char **argv, cli_globals *g);
+int cmd_jobs(int argc, char **argv, cli_globals *g);
+int cmd_tables(int argc, char **argv, cli_globals *g);
+int cmd_schedules(int argc, char **argv, cli_globals *g);
 
 /* ---- Shared helpers (common.c) ------------------------------------------- */
 

@@ -11,7 +11,7 @@
 #include "cli.h"
 
 static const char help[] =
-    "Usage: pgq dashboard [-i SECONDS] [-n N] [--window DURATION]\n"
+    "Usage: pgq dashboard [-i SECONDS] [-n N] [--window DURATION] [--json]\n"
     "\n"
     "Shows how many jobs reached each status (queued, picked, successful,\n"
     "exception, canceled, deleted, failed) per entrypoint in the last 10\n"
@@ -25,12 +25,17 @@ static const char help[] =
     "                           at least 0.1)\n"
     "  -n, --count N            refresh N times, then exit\n"
     "  --window DURATION        how far back to count (default 5m)\n"
+    "  --json                   print once (or -n times, one array per line)\n"
+    "                           a JSON array of {entrypoint, status,\n"
+    "                           count_10s, count_60s, count_window,\n"
+    "                           window_seconds, rate_per_second}; [] if none\n"
     "  -h, --help               show this help\n";
 
 typedef struct dash_opts {
     double interval;
     long long count; /* 0: until interrupted (terminal) or once (pipe) */
     double window;
+    bool json;
 } dash_opts;
 
 /* One table line: counts for an entrypoint and status. The entrypoint
@@ -105,6 +110,22 @@ static void print_lines(const dash_line *lines, size_t k, const dash_opts *o)
     }
 }
 
+/* PgQueuer's `dashboard --json`: the same lines as one JSON array. */
+static void print_json(const dash_line *lines, size_t k, const dash_opts *o)
+{
+    fputc('[', stdout);
+    for (size_t i = 0; i < k; i++) {
+        fputs(i ? ", {\"entrypoint\": " : "{\"entrypoint\": ", stdout);
+        cli_json_str(stdout, lines[i].entrypoint);
+        printf(", \"status\": \"%s\", \"count_10s\": %lld, \"count_60s\": %lld, "
+               "\"count_window\": %lld, \"window_seconds\": %.17g, "
+               "\"rate_per_second\": %.17g}",
+               pgq_job_status_name(lines[i].status), lines[i].last10, lines[i].last60,
+               lines[i].window, o->window, (double)lines[i].last60 / 60.0);
+    }
+    fputs("]\n", stdout);
+}
+
 /* One refresh: roll up, read the window, print. */
 static int refresh(pgq_client *c, const dash_opts *o, bool tty)
 {
@@ -120,9 +141,13 @@ static int refresh(pgq_client *c, const dash_opts *o, bool tty)
         return EXIT_FAILED;
     }
     size_t k = fold(rows, n, (double)time(NULL), lines);
-    if (tty)
-        fputs("\033[H\033[2J", stdout);
-    print_lines(lines, k, o);
+    if (o->json) {
+        print_json(lines, k, o);
+    } else {
+        if (tty)
+            fputs("\033[H\033[2J", stdout);
+        print_lines(lines, k, o);
+    }
     fflush(stdout);
     free(lines);
     pgq_stat_rows_free(rows, n);
@@ -175,6 +200,10 @@ static int take_option(dash_opts *o, int argc, char **argv, int *i)
 static int parse_args(int argc, char **argv, dash_opts *o)
 {
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            o->json = true;
+            continue;
+        }
         int m = take_option(o, argc, argv, &i);
         if (m < 0)
             return EXIT_USAGE;
@@ -192,7 +221,7 @@ int cmd_dashboard(int argc, char **argv, cli_globals *g)
     int code = parse_args(argc, argv, &o);
     if (code != 0)
         return code;
-    bool tty = isatty(STDOUT_FILENO);
+    bool tty = isatty(STDOUT_FILENO) && !o.json;
     long long times = o.count ? o.count : tty ? 0 : 1;
     pgq_client *c = cli_connect(g, &code);
     if (!c)
@@ -204,7 +233,7 @@ int cmd_dashboard(int argc, char **argv, cli_globals *g)
             pause_for(o.interval);
             if (cli_stop_requested)
                 break;
-            if (!tty)
+            if (!tty && !o.json)
                 fputc('\n', stdout);
         }
         code = refresh(c, &o, tty);

@@ -15,8 +15,7 @@
 #include "cli.h"
 
 static const char list_help[] =
-    "Usage: pgq list-failed [--limit N] [--entrypoint E] [--newest] [--json]\n"
-    "       pgq failed [-n N] [...]      (PgQueuer 1.x spelling)\n\n"
+    "Usage: pgq list-failed [--limit N] [--entrypoint E] [--newest] [--json]\n\n"
     "Lists the jobs held as 'failed': id, entrypoint, priority, attempts,\n"
     "created, failed at (UTC), payload bytes and the last error stored for\n"
     "the job (cut to fit the terminal; --json and 'pgq show ID' give it\n"
@@ -28,13 +27,44 @@ static const char list_help[] =
     "  --json             one JSON array of objects: id, entrypoint, priority,\n"
     "                     attempts, created, failed_at, payload_bytes, error\n\n"
     "Exit status: 0 listed (also when there is none), 1 the database failed,\n"
+    "2 usage error.\n"
+    "'pgq failed' is PgQueuer's spelling: newest first, 25 by default.\n";
+
+static const char failed_help[] =
+    "Usage: pgq failed [-n N] [--entrypoint E] [--oldest] [--json]\n\n"
+    "PgQueuer's listing of the jobs held as 'failed': newest failure first,\n"
+    "at most 25 unless -n says otherwise. The columns and --json fields are\n"
+    "those of 'pgq list-failed' (which lists oldest first, all of them).\n\n"
+    "Options:\n"
+    "  -n, --limit N      at most N jobs (default 25; 0: all)\n"
+    "  --entrypoint E     only jobs of entrypoint E\n"
+    "  --oldest           oldest failure first\n"
+    "  --json             one JSON array of objects: id, entrypoint, priority,\n"
+    "                     attempts, created, failed_at, payload_bytes, error\n"
+    "                     ([] when there is none)\n\n"
+    "Exit status: 0 listed (also when there is none), 1 the database failed,\n"
     "2 usage error.\n";
+
+static const char requeue_pgq_help[] =
+    "Usage: pgq requeue ID... [--payload TEXT | --payload-file F]\n\n"
+    "PgQueuer's re-queue: moves the named held ('failed') jobs back to\n"
+    "'queued' (due now, attempts 0, a 'queued' log row, a wake-up for the\n"
+    "workers) and prints how many were re-queued. Ids that are not held\n"
+    "(unknown, queued, running) are left alone and only counted, as in\n"
+    "PgQueuer: the exit status is 0 for them too. 'pgq requeue-failed\n"
+    "--job-ids LIST' reports each id and exits 1 when one was not held.\n\n"
+    "Options:\n"
+    "  --payload TEXT     with exactly one id: the job's new payload\n"
+    "  --payload-file F   with exactly one id: the new payload, read from F\n"
+    "                     byte for byte ('-' reads standard input)\n\n"
+    "Output: \"Re-queued N of M job(s).\"\n"
+    "Exit status: 0 done (whatever N is), 1 the database failed, 2 usage\n"
+    "error (nothing changed).\n";
 
 static const char requeue_help[] =
     "Usage: pgq requeue-failed --job-ids \"1,2,3\" [--payload TEXT | --payload-file F]\n"
     "       pgq requeue-failed --entrypoint E --all\n"
-    "       pgq requeue-failed --all\n"
-    "       pgq requeue ID... [...]      (PgQueuer 1.x spelling)\n\n"
+    "       pgq requeue-failed --all\n\n"
     "Moves held ('failed') jobs back to 'queued': due now, attempts 0, a\n"
     "'queued' log row, and a wake-up for the workers. Jobs that are not held\n"
     "stay as they are. Prints each job re-queued, then each job named but not\n"
@@ -48,7 +78,8 @@ static const char requeue_help[] =
     "  --payload-file F   with exactly one id: the new payload, read from F\n"
     "                     byte for byte ('-' reads standard input)\n\n"
     "Exit status: 0 every named job was re-queued, 1 some were not (the rest\n"
-    "were) or the database failed, 2 usage error (nothing changed).\n";
+    "were) or the database failed, 2 usage error (nothing changed).\n"
+    "'pgq requeue ID...' is PgQueuer's spelling: a count, exit 0.\n";
 
 static const char mark_help[] =
     "Usage: pgq mark-failed --job-ids \"4,5,6\" [--reason TEXT]\n\n"
@@ -143,6 +174,7 @@ typedef struct list_args {
     const char *limit;
     const char *entrypoint;
     bool newest;
+    bool oldest;
     bool json;
 } list_args;
 
@@ -159,6 +191,8 @@ static int list_parse(const char *cmd, int argc, char **argv, list_args *a)
             a->json = true;
         } else if (strcmp(argv[i], "--newest") == 0) {
             a->newest = true;
+        } else if (strcmp(argv[i], "--oldest") == 0 && strcmp(cmd, "failed") == 0) {
+            a->oldest = true;
         } else if (argv[i][0] == '-') {
             return usage(cmd, "unknown option '%s'", argv[i]);
         } else {
@@ -282,10 +316,13 @@ static void list_total(pgq_client *c, const pgq_failed_set *set, const list_args
         printf("%zu failed job%s\n", set->count, set->count == 1 ? "" : "s");
 }
 
+/* `failed` is PgQueuer's: newest first and 25 unless told otherwise;
+ * `list-failed` keeps the seed's oldest first, every job. */
 static int list_failed(const char *cmd, int argc, char **argv, cli_globals *g)
 {
     list_args a = {0};
-    long long limit = 0;
+    bool pgqueuer = strcmp(cmd, "failed") == 0;
+    long long limit = pgqueuer ? 25 : 0;
     int rc = list_parse(cmd, argc, argv, &a);
     if (rc != EXIT_OK)
         return rc;
@@ -294,7 +331,8 @@ static int list_failed(const char *cmd, int argc, char **argv, cli_globals *g)
     pgq_client *c = cli_connect(g, &rc);
     if (!c)
         return rc;
-    pgq_list_failed_opts o = {(int)limit, a.entrypoint, a.newest, .sizes_only = true};
+    pgq_list_failed_opts o = {(int)limit, a.entrypoint, pgqueuer ? !a.oldest : a.newest,
+                              .sizes_only = true};
     pgq_failed_set set = {0};
     rc = pgq_list_failed_jobs(c, &o, &set);
     if (rc != PGQ_OK) {
@@ -322,7 +360,7 @@ int cmd_list_failed(int argc, char **argv, cli_globals *g)
 int cmd_failed(int argc, char **argv, cli_globals *g)
 {
     if (cli_wants_help(argc, argv))
-        return cli_print_help(list_help);
+        return cli_print_help(failed_help);
     return list_failed("failed", argc, argv, g);
 }
 
@@ -449,7 +487,17 @@ static int requeue_check(const char *cmd, requeue_args *a)
     return EXIT_OK;
 }
 
-static int requeue_run(const requeue_args *a, cli_globals *g)
+/* PgQueuer's `requeue ID...` counts: ids not held are not an error. */
+static int requeue_count(const pgq_id_outcome *o, size_t n)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++)
+        ok += o[i].result == PGQ_ID_DONE;
+    printf("Re-queued %zu of %zu job%s.\n", ok, n, n == 1 ? "" : "s");
+    return EXIT_OK;
+}
+
+static int requeue_run(const requeue_args *a, bool pgqueuer, cli_globals *g)
 {
     int rc;
     pgq_client *c = cli_connect(g, &rc);
@@ -465,6 +513,8 @@ static int requeue_run(const requeue_args *a, cli_globals *g)
     rc = pgq_requeue_failed_jobs(c, a->ids, a->n, &o, &out, &n_out);
     if (rc != PGQ_OK)
         rc = cli_report(c, "cannot re-queue", rc);
+    else if (pgqueuer)
+        rc = requeue_count(out, n_out);
     else if (n_out == 0)
         printf("No failed jobs to re-queue.\n");
     else
@@ -482,7 +532,7 @@ static int requeue(const char *cmd, int argc, char **argv, bool positional,
     if (rc == EXIT_OK)
         rc = requeue_check(cmd, &a);
     if (rc == EXIT_OK)
-        rc = requeue_run(&a, g);
+        rc = requeue_run(&a, positional, g);
     requeue_args_free(&a);
     return rc;
 }
@@ -497,7 +547,7 @@ int cmd_requeue_failed(int argc, char **argv, cli_globals *g)
 int cmd_requeue(int argc, char **argv, cli_globals *g)
 {
     if (cli_wants_help(argc, argv))
-        return cli_print_help(requeue_help);
+        return cli_print_help(requeue_pgq_help);
     return requeue("requeue", argc, argv, true, g);
 }
 

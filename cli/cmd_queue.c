@@ -22,7 +22,9 @@ static const char help[] =
     "  --delay DURATION     run no sooner than this from now: 30s, 5m, 1h30m\n"
     "  --dedupe-key K       at most one active (queued or picked) job holds K\n"
     "  --on-conflict MODE   when K is taken: raise (default; exit 1, nothing\n"
-    "                       enqueued) or skip (exit 0, reported as skipped)\n"
+    "                       enqueued), skip (exit 0, reported as skipped) or\n"
+    "                       update_priority (PgQueuer's: the job holding K\n"
+    "                       gets the greater priority; prints its id)\n"
     "  --header K=V         a header, repeatable; stored as a JSON object\n"
     "  --payload-file F     the payload is the bytes of file F ('-': stdin)\n"
     "  --stdin              one job per input line (no --dedupe-key)\n"
@@ -88,12 +90,15 @@ static int take_value_option(queue_args *a, int argc, char **argv, int *i)
         a->dedupe_key = v;
     } else if (!m &&
                (m = cli_opt_value("queue", argc, argv, i, "--on-conflict", &v)) > 0) {
-        if (strcmp(v, "raise") != 0 && strcmp(v, "skip") != 0)
+        if (strcmp(v, "raise") != 0 && strcmp(v, "skip") != 0 &&
+            strcmp(v, "update_priority") != 0)
             return -cli_usage_error("queue",
-                                    "--on-conflict '%s': expected raise "
-                                    "or skip",
+                                    "--on-conflict '%s': expected raise, "
+                                    "skip or update_priority",
                                     v);
-        a->on_conflict = v[0] == 's' ? PGQ_CONFLICT_SKIP : PGQ_CONFLICT_RAISE;
+        a->on_conflict = v[0] == 's'   ? PGQ_CONFLICT_SKIP
+                         : v[0] == 'u' ? PGQ_CONFLICT_UPDATE_PRIORITY
+                                       : PGQ_CONFLICT_RAISE;
     } else if (!m && (m = cli_opt_value("queue", argc, argv, i, "--header", &v)) > 0) {
         if (add_header(a, v) != 0)
             return -EXIT_USAGE;

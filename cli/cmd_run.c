@@ -9,12 +9,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
 #include "exec_guard.h"
 #include "exec_handler.h"
+#include "run_schedule.h"
 
 static const char help[] =
     "Usage: pgq run [OPTIONS] [PLUGIN.so] [-- PLUGIN-ARGS...]\n"
@@ -50,6 +52,11 @@ static const char help[] =
     "  --shutdown-grace DUR      time running jobs get after SIGTERM (30s)\n"
     "  --max-takeovers N         hold a job as failed after its workers died\n"
     "                            N times (3)\n\n"
+    "Schedules (repeatable; once per fire across every worker):\n"
+    "  --schedule EP=CRON        run EP's handler at each fire of CRON (5 cron\n"
+    "                            fields, or 6 with seconds last; UTC); the\n"
+    "                            payload is JSON with schedule_id, fire_time\n"
+    "  --schedule-enqueue EP=CRON  enqueue a job for EP at each fire instead\n\n"
     "Per entrypoint (repeatable):\n"
     "  --hold EP                 final failures stay as `failed` for review\n"
     "  --concurrency-limit EP=N  at most N running at once, fleet-wide\n"
@@ -59,8 +66,18 @@ static const char help[] =
     "  --backoff INITIAL[,MAX]   retry delays of --max-attempts entrypoints:\n"
     "                            INITIAL doubling up to MAX (1s,5m); INITIAL\n"
     "                            above MAX is refused\n\n"
+    "Supervision (PgQueuer's options):\n"
+    "  --restart-on-failure      when the worker fails (cannot connect at\n"
+    "                            start, schema missing, listener lost with the\n"
+    "                            option below...), start a new one after\n"
+    "                            --restart-delay instead of exiting 1\n"
+    "  --restart-delay DUR       wait before a restart (5s; 0 to 1h)\n"
+    "  --shutdown-on-listener-failure   stop gracefully and fail when the\n"
+    "                            LISTEN connection fails, instead of\n"
+    "                            reconnecting in place\n\n"
     "Logging (stderr, one line per event):\n"
-    "  --log-level debug|info|warn|error   (info)\n"
+    "  --log-level debug|info|warn|error   (info; any case, and PgQueuer's\n"
+    "                                      DEBUG, INFO, WARNING, ERROR)\n"
     "  --log-format text|json              json: one object per line\n\n"
     "DUR is like 250ms, 30s, 5m, 1h30m, 1.5s (decimal numbers, each with a\n"
     "unit; a bare number is seconds), below 1000000000s (about 31 years).\n"
@@ -92,7 +109,10 @@ typedef struct run_args {
     bool backoff_set;
     long long tasks; /* --max-concurrent-tasks; -1: not given */
     bool json;
+    bool restart;         /* --restart-on-failure */
+    double restart_delay; /* --restart-delay, seconds */
     pgq_worker_opts wopts;
+    run_schedules sched;
 } run_args;
 
 /* ---- Logging ---------------------------------------------------------------- */
@@ -404,11 +424,19 @@ static int opt_level(run_args *ra, const char *o, const char *v)
                   {"warning", PGQ_LOG_WARN},
                   {"error", PGQ_LOG_ERROR}};
     for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
-        if (strcmp(v, levels[i].name) == 0) {
+        if (strcasecmp(v, levels[i].name) == 0) {
             ra->wopts.log_level = levels[i].level;
             return 0;
         }
-    return bad("%s: '%s' is not debug, info, warn or error", o, v);
+    return bad("%s: '%s' is not debug, info, warn (warning) or error, in any case",
+               o, v);
+}
+
+static int opt_restart_delay(run_args *ra, const char *o, const char *v)
+{
+    if (cli_parse_duration(v, &ra->restart_delay) != 0 || ra->restart_delay > 3600)
+        return bad("%s: '%s' is not a duration from 0 to 1h", o, v);
+    return 0;
 }
 
 static int opt_format(run_args *ra, const char *o, const char *v)
@@ -417,6 +445,15 @@ static int opt_format(run_args *ra, const char *o, const char *v)
         return bad("%s: '%s' is not text or json", o, v);
     ra->json = strcmp(v, "json") == 0;
     return 0;
+}
+
+static int opt_schedule(run_args *ra, const char *o, const char *v)
+{
+    return run_schedule_add(&ra->sched, o, v, false);
+}
+static int opt_schedule_enqueue(run_args *ra, const char *o, const char *v)
+{
+    return run_schedule_add(&ra->sched, o, v, true);
 }
 
 typedef int (*opt_fn)(run_args *ra, const char *opt, const char *value);
@@ -443,6 +480,9 @@ static const struct {
     {"--backoff", opt_backoff},
     {"--log-level", opt_level},
     {"--log-format", opt_format},
+    {"--restart-delay", opt_restart_delay},
+    {"--schedule", opt_schedule},
+    {"--schedule-enqueue", opt_schedule_enqueue},
 };
 
 /* --name VALUE or --name=VALUE: 1 when argv[*i] was a value option (and
@@ -504,6 +544,7 @@ static int parse_args(run_args *ra, int argc, char **argv)
 {
     ra->wopts.log_level = PGQ_LOG_INFO;
     ra->tasks = -1;
+    ra->restart_delay = 5;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -520,8 +561,14 @@ static int parse_args(run_args *ra, int argc, char **argv)
             return -1;
         if (r > 0)
             continue;
-        if (a[0] == '-')
+        if (strcmp(a, "--restart-on-failure") == 0)
+            ra->restart = true;
+        else if (strcmp(a, "--shutdown-on-listener-failure") == 0)
+            ra->wopts.shutdown_on_listener_failure = true;
+        else if (a[0] == '-')
             return bad("unknown option '%s'", a);
+        if (a[0] == '-')
+            continue;
         if (ra->plugin)
             return bad("more than one plug-in: '%s' and '%s' (plug-in arguments go "
                        "after --)",
@@ -563,8 +610,9 @@ static int load_plugin(pgq_worker *w, run_args *ra)
     int rc = setup(w, ra->plugin_argc + 1, pargv);
     free(pargv);
     if (rc != 0) {
-        cli_error("run: plug-in %s: %s() returned %d", ra->plugin,
-                  PGQ_PLUGIN_SETUP_SYMBOL, rc);
+        const char *why = pgq_worker_errmsg(w);
+        cli_error("run: plug-in %s: %s() returned %d%s%s", ra->plugin,
+                  PGQ_PLUGIN_SETUP_SYMBOL, rc, *why ? ": " : "", why);
         return EXIT_FAILED;
     }
     return EXIT_OK; /* the handle stays open for the life of the process */
@@ -627,10 +675,12 @@ static int apply_overrides(pgq_worker *w, const run_args *ra)
 /* ---- Running --------------------------------------------------------------------- */
 
 static pgq_worker *volatile running;
+static volatile sig_atomic_t stop_seen; /* ends --restart-on-failure */
 
 static void on_signal(int sig)
 {
     (void)sig;
+    stop_seen = 1;
     pgq_worker_stop(running, false);
 }
 
@@ -663,7 +713,35 @@ static int run_worker(pgq_worker *w)
     return rc == PGQ_EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }
 
+static int run_once(run_args *ra, cli_globals *g, bool *ran);
+
+/* Sleeps up to seconds, returning early when a stop signal came. */
+static void restart_pause(double seconds)
+{
+    struct timespec slice = {0, 100000000};
+    for (double left = seconds; left > 0 && !stop_seen; left -= 0.1)
+        nanosleep(&slice, NULL);
+}
+
+/* PgQueuer's --restart-on-failure: a worker that failed while running (not
+ * one refused at set-up, nor one stopped by a signal) is replaced by a new
+ * one after --restart-delay. */
 static int build_and_run(run_args *ra, cli_globals *g)
+{
+    for (unsigned restarts = 0;; restarts++) {
+        bool ran = false;
+        int code = run_once(ra, g, &ran);
+        if (code != EXIT_FAILED || !ran || !ra->restart || stop_seen)
+            return code;
+        fprintf(stderr, "pgq: run: restarting the worker in %gs (--restart-on-failure, "
+                        "restart %u)\n", ra->restart_delay, restarts + 1);
+        restart_pause(ra->restart_delay);
+        if (stop_seen)
+            return code;
+    }
+}
+
+static int run_once(run_args *ra, cli_globals *g, bool *ran)
 {
     log_ctx lc = {.json = ra->json};
     ra->dsn = g->cfg.dsn;
@@ -687,7 +765,11 @@ static int build_and_run(run_args *ra, cli_globals *g)
     if (code == EXIT_OK)
         code = apply_overrides(w, ra);
     if (code == EXIT_OK)
+        code = run_schedule_apply(w, &ra->sched);
+    if (code == EXIT_OK) {
+        *ran = true;
         code = run_worker(w);
+    }
     running = NULL;
     pgq_worker_free(w);
     return code;
@@ -704,5 +786,6 @@ int cmd_run(int argc, char **argv, cli_globals *g)
         free((char *)ra.execs[i].entrypoint);
     free(ra.execs);
     free(ra.ovr);
+    run_schedule_free(&ra.sched);
     return code;
 }

@@ -25,7 +25,16 @@ static const cli_command commands[] = {
     {"requeue-failed", cmd_requeue_failed, "re-queue held jobs: --job-ids LIST"},
     {"requeue", cmd_requeue, "alias of requeue-failed (PgQueuer 1.x): ID..."},
     {"mark-failed", cmd_mark_failed, "hold jobs as failed: --job-ids LIST"},
+    {"stale", cmd_stale, "running jobs with an old heartbeat [--threshold S]"},
+    {"workers", cmd_workers, "workers holding jobs, their heartbeats"},
+    {"backlog", cmd_backlog, "queued jobs per entrypoint and their age"},
+    {"size", cmd_size, "queue counts by entrypoint, priority, status"},
+    {"throughput", cmd_throughput, "finished jobs per bucket over a window"},
+    {"log", cmd_log, "recent log rows [--job-id ID] [--entrypoint E]"},
+    {"jobs", cmd_jobs, "browse the queue: --status, --entrypoint, paging"},
+    {"tables", cmd_tables, "tables: persistence, estimated rows, size"},
     {"run", cmd_run, "run a worker: PLUGIN.so | --exec EP=COMMAND"},
+    {"schedules", cmd_schedules, "list or remove cron schedules; --next CRON"},
     {"local", cmd_local, "private PostgreSQL: start|stop|status|env"},
 };
 

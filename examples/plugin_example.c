@@ -17,7 +17,9 @@
  *   sleep        sleeps for the payload's number of milliseconds, returning
  *                early (as a failure) if the job is cancelled
  *   flaky        fails on its first run, succeeds on a retry
- *   A, B, ...    (--entrypoints) succeed at once, like hello
+ *   A, B, ...    (--entrypoints) succeed at once, like hello; naming one
+ *                of the four above keeps its own handler (so
+ *                "--entrypoints hello,fail" serves just those names)
  * With --record FILE every run appends "<job id> <entrypoint>\n" to FILE
  * (one write(2) on an O_APPEND file, so concurrent runs do not mix lines):
  * the tests count runs this way. With --fail-every N, hello and the named
@@ -34,6 +36,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +153,14 @@ static int flaky(const pgq_job *job, pgq_job_ctx *ctx)
     return 1;
 }
 
+static bool builtin(const char *ep)
+{
+    return strcmp(ep, "hello") == 0 || strcmp(ep, "fail") == 0 ||
+           strcmp(ep, "sleep") == 0 || strcmp(ep, "flaky") == 0;
+}
+
+/* Registers the listed names; a name given twice in the list is refused by
+ * pgq_worker_register (PGQ_EEXISTS, pgq_worker_errmsg names it). */
 static int register_list(pgq_worker *w, const char *list)
 {
     char *copy = strdup(list), *save = NULL;
@@ -158,7 +169,8 @@ static int register_list(pgq_worker *w, const char *list)
     int rc = PGQ_OK;
     for (char *ep = strtok_r(copy, ",", &save); ep && rc == PGQ_OK;
          ep = strtok_r(NULL, ",", &save))
-        rc = pgq_worker_register(w, ep, hello, NULL);
+        if (!builtin(ep))
+            rc = pgq_worker_register(w, ep, hello, NULL);
     free(copy);
     return rc;
 }
@@ -222,6 +234,6 @@ int pgq_plugin_setup(pgq_worker *w, int argc, char **argv)
     if (rc == PGQ_OK && list)
         rc = register_list(w, list);
     if (rc != PGQ_OK)
-        fprintf(stderr, "plugin_example: cannot register: %s\n", pgq_strerror(rc));
+        fprintf(stderr, "plugin_example: cannot register: %s\n", pgq_worker_errmsg(w));
     return rc == PGQ_OK ? 0 : 1;
 }

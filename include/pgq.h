@@ -64,7 +64,7 @@ enum {
     PGQ_ESQL = -4,        /* the server reported an error (see SQLSTATE) */
     PGQ_EDEDUPE = -5,     /* a dedupe key is already held by an active job */
     PGQ_ENOSCHEMA = -6,   /* the pgq/PgQueuer tables are not installed */
-    PGQ_EEXISTS = -7,     /* already installed */
+    PGQ_EEXISTS = -7,     /* already installed, or already registered */
     PGQ_EIO = -8,         /* a local I/O or system call failed */
     PGQ_ENOTFOUND = -9,   /* no such job or object */
     PGQ_ESTATE = -10,     /* the object is not in a state allowing this */
@@ -260,6 +260,11 @@ typedef struct pgq_new_job {
 typedef enum pgq_on_conflict {
     PGQ_CONFLICT_RAISE = 0, /* the whole batch fails with PGQ_EDEDUPE */
     PGQ_CONFLICT_SKIP,      /* conflicting positions get id 0 */
+    PGQ_CONFLICT_UPDATE_PRIORITY, /* PgQueuer's update_priority: the active
+                                     job holding the key gets the greater of
+                                     the two priorities, and its id is
+                                     returned for the position (nothing is
+                                     inserted or logged for it) */
 } pgq_on_conflict;
 
 /* Enqueues n jobs in one statement, writing `queued` log rows. ids (n
@@ -462,6 +467,96 @@ PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
                                        const pgq_list_failed_opts *opts,
                                        pgq_failed_set *out);
 
+/* ---- Reports (read-only views for operators) -----------------------------
+ *
+ * One generic result for every operator view, so that the CLI (`pgq stale`,
+ * `pgq jobs`, ...) and the web console show the same rows: a table of named
+ * columns whose cells are text (NULL for SQL NULL), each column typed so a
+ * printer knows what is a number, a time or embedded JSON. Kinds and their
+ * columns (PgQueuer's field names where PgQueuer has the view):
+ *
+ *   stale      picked jobs whose heartbeat is older than threshold_s:
+ *              id, priority, queue_manager_id, created, updated, heartbeat,
+ *              execute_after, status, entrypoint, seconds_since_heartbeat
+ *   workers    queue_manager_id, active_jobs, oldest_heartbeat,
+ *              newest_heartbeat, entrypoints (a JSON array)
+ *   backlog    entrypoint, queued_count, oldest_created, oldest_age_seconds,
+ *              avg_age_seconds
+ *   size       count, entrypoint, priority, status (the queue table)
+ *   throughput bucket_start, bucket_seconds, entrypoint, status, count,
+ *              per_second (log rows of the last window_s, newest bucket first)
+ *   log        id, created, job_id, status, priority, entrypoint, traceback
+ *              (JSON), aggregated (the log table, newest first)
+ *   jobs       id, priority, queue_manager_id, created, updated, heartbeat,
+ *              execute_after, status, entrypoint, dedupe_key, attempts,
+ *              payload_bytes, headers (JSON) (the queue table, newest first)
+ *   tables     table_name, persistence, estimated_rows, total_bytes,
+ *              table_bytes, index_bytes, total_size
+ *   schedules  id, expression, entrypoint, heartbeat, created, updated,
+ *              next_run, last_run, status
+ *
+ * Every report is one statement that reads through an index or the catalog
+ * (docs/reports.md gives the cost of each on a 1,000,000-row queue and log).
+ */
+typedef struct pgq_report pgq_report;
+
+typedef enum pgq_report_type {
+    PGQ_REPORT_TEXT = 0, /* plain text (may hold any character) */
+    PGQ_REPORT_INT,      /* a decimal integer */
+    PGQ_REPORT_NUMBER,   /* a decimal number, e.g. seconds or a rate */
+    PGQ_REPORT_TIME,     /* ISO-8601 UTC, "2026-12-07T06:44:51.123456Z" */
+    PGQ_REPORT_JSON,     /* JSON text (an array or object) */
+    PGQ_REPORT_BOOL,     /* "true" or "false" */
+} pgq_report_type;
+
+/* What to report; each kind reads only the fields it uses. Start from
+ * pgq_report_params_init() (or pass NULL for every default). */
+typedef struct pgq_report_params {
+    int limit;              /* most rows, 0..1000000; 0: the kind's default
+                               (jobs and log 25, the others every row) */
+    double threshold_s;     /* stale: heartbeat older than this (default 300) */
+    int64_t after_id;       /* jobs, log: the page just above this id (newer) */
+    int64_t before_id;      /* jobs, log: the page below this id (older);
+                               0: none for either */
+    const char *entrypoint; /* every kind but tables; NULL: all */
+    const char *status;     /* jobs, log, size, throughput: a job status
+                               name such as "failed"; NULL: all */
+    int64_t job_id;         /* log: only this job's rows; 0: all */
+    double window_s;        /* throughput: seconds back (0: 3600); log: only
+                               rows this recent (0: no bound) */
+    double bucket_s;        /* throughput: bucket width in seconds (0: 60) */
+} pgq_report_params;
+
+/* Sets the defaults: limit 0, threshold_s 300, everything else 0/NULL. */
+void pgq_report_params_init(pgq_report_params *p);
+
+/* The kinds this build knows, by index; NULL past the last one. Static. */
+const char *pgq_report_kind(size_t i);
+
+/* Runs one report. *out is set only on PGQ_OK; free it with
+ * pgq_report_free(). PGQ_EINVAL (an unknown kind or a parameter out of
+ * range, nothing sent to the server) leaves a message naming the field on
+ * the handle. Column names and types are there even when there is no row. */
+PGQ_NODISCARD int pgq_report_fetch(pgq_client *c, const char *kind,
+                                   const pgq_report_params *p, pgq_report **out);
+void pgq_report_free(pgq_report *r);
+
+size_t pgq_report_rows(const pgq_report *r);
+size_t pgq_report_cols(const pgq_report *r);
+/* Column name (static to the report); NULL when col is out of range. */
+const char *pgq_report_colname(const pgq_report *r, size_t col);
+pgq_report_type pgq_report_coltype(const pgq_report *r, size_t col);
+/* True for PGQ_REPORT_INT and PGQ_REPORT_NUMBER columns. */
+int pgq_report_is_numeric(const pgq_report *r, size_t col);
+/* A cell's text, owned by the report; NULL for SQL NULL or out of range. */
+const char *pgq_report_value(const pgq_report *r, size_t row, size_t col);
+
+/* The report as a JSON array of objects, one per row, keys in column order:
+ * numbers as JSON numbers, JSON columns embedded, booleans as true/false,
+ * NULL as null, text escaped; "[]" when there is no row. *out is malloc'd;
+ * free() it. */
+PGQ_NODISCARD int pgq_report_json(const pgq_report *r, char **out);
+
 /* ---- Worker (SPEC section 5) -------------------------------------------- */
 
 typedef struct pgq_worker pgq_worker;
@@ -554,10 +649,16 @@ typedef struct pgq_worker_opts {
     pgq_log_fn log;             /* NULL: silent */
     void *log_ud;
     pgq_log_level log_level;
+    bool shutdown_on_listener_failure; /* PgQueuer's option: when the LISTEN
+                                          connection fails, stop gracefully
+                                          and return PGQ_ECONNECT instead of
+                                          reconnecting */
 } pgq_worker_opts;
 
 PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,
                                  const pgq_worker_opts *opts);
+/* PGQ_EEXISTS when the entrypoint is already registered, PGQ_EINVAL for a
+ * bad name or option; pgq_worker_errmsg() then names the entrypoint. */
 PGQ_NODISCARD int pgq_worker_register(pgq_worker *w, const char *entrypoint,
                                       pgq_handler handler,
                                       const pgq_entrypoint_opts *opts);
@@ -577,6 +678,69 @@ const char *pgq_worker_id(const pgq_worker *w);
 /* Last error message of the worker, e.g. after pgq_worker_run failed. */
 const char *pgq_worker_errmsg(const pgq_worker *w);
 void pgq_worker_free(pgq_worker *w);
+
+/* ---- Cron expressions and schedules (docs/scheduler.md) ------------------
+ *
+ * Expressions have croniter's meaning (PgQueuer's scheduler computes the
+ * same rows' next_run with croniter): 5 fields (minute hour day-of-month
+ * month day-of-week) or 6 with seconds last; lists, ranges, steps, month
+ * and weekday names, L (last day of month), NAME#N and lN (Nth / last
+ * weekday), the @yearly ... @hourly aliases. Times are UTC. */
+typedef struct pgq_cron pgq_cron;
+
+/* Parses expression; on PGQ_EINVAL err (one line) names the bad field.
+ * Free *out with pgq_cron_free(). */
+PGQ_NODISCARD int pgq_cron_parse(const char *expression, pgq_cron **out, char *err,
+                                 size_t errlen);
+/* The normalised text PgQueuer stores (lower case, alias expanded, fields
+ * joined by one space). Owned by c. */
+const char *pgq_cron_text(const pgq_cron *c);
+/* The first fire time strictly after `after` (Unix seconds); PGQ_ENOTFOUND
+ * when none comes within 50 years (e.g. "0 0 31 2 *"). */
+PGQ_NODISCARD int pgq_cron_next(const pgq_cron *c, int64_t after, int64_t *next);
+void pgq_cron_free(pgq_cron *c);
+
+typedef enum pgq_schedule_mode {
+    PGQ_SCHEDULE_RUN = 0, /* call the entrypoint's handler in the worker */
+    PGQ_SCHEDULE_ENQUEUE, /* enqueue a job for the entrypoint instead */
+} pgq_schedule_mode;
+
+typedef struct pgq_schedule_opts {
+    pgq_schedule_mode mode;
+    int32_t priority; /* of the enqueued jobs */
+} pgq_schedule_opts;
+
+/* Runs entrypoint at every fire of expression, once per fire across every
+ * worker (and PgQueuer scheduler) registered for the same pair. The
+ * handler gets a job with id 0 and a JSON payload {"schedule_id",
+ * "expression", "entrypoint", "fire_time", "takeover"}; an enqueued job
+ * gets the same payload. Before pgq_worker_run only. PGQ_EINVAL for a bad
+ * or never-firing expression, PGQ_ENOTFOUND when mode is RUN and no
+ * handler is registered for entrypoint, PGQ_EEXISTS for a pair given
+ * twice; err (one line) says which. */
+PGQ_NODISCARD int pgq_worker_schedule(pgq_worker *w, const char *entrypoint,
+                                      const char *expression,
+                                      const pgq_schedule_opts *opts, char *err,
+                                      size_t errlen);
+
+/* One row of pgqueuer_schedules; times in epoch seconds, last_run 0 when
+ * it never ran. */
+typedef struct pgq_schedule_row {
+    int64_t id;
+    char *expression;
+    char *entrypoint;
+    pgq_job_status status; /* queued, or picked while running */
+    double heartbeat, created, updated, next_run, last_run;
+} pgq_schedule_row;
+void pgq_schedule_rows_free(pgq_schedule_row *rows, size_t n);
+
+/* Every schedule, soonest next run first. */
+PGQ_NODISCARD int pgq_schedule_list(pgq_client *c, pgq_schedule_row **rows, size_t *n);
+/* Deletes the schedules with these ids or entrypoints; *removed may be
+ * NULL. Workers still running them stop claiming them (no row). */
+PGQ_NODISCARD int pgq_schedule_remove(pgq_client *c, const int64_t *ids, size_t n_ids,
+                                      const char *const *entrypoints, size_t n_eps,
+                                      uint64_t *removed);
 
 /* A plug-in loaded by `pgq run PLUGIN.so` exports this symbol. */
 #define PGQ_PLUGIN_SETUP_SYMBOL "pgq_plugin_setup"

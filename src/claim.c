@@ -209,7 +209,7 @@ static PGresult *locked_claim(pgq_client *c, const claim_params *p,
     if (own_tx && PQtransactionStatus(c->conn) == PQTRANS_INERROR)
         PQclear(PQexec(c->conn, "ROLLBACK"));
     if (*rc != PGQ_OK && PQstatus(c->conn) == CONNECTION_BAD)
-        pgq__forget_statements(c);
+        pgq__forget_session(c);
     PGresult *claim = *rc == PGQ_OK ? res[claim_at] : NULL;
     for (int i = 0; i < nq; i++)
         if (res[i] != claim)

@@ -33,6 +33,13 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
     [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
     [PGQ__STATS_FOLD] = pgq__sql_stats_fold,
+    [PGQ__ENQUEUE_UPDATE_PRIORITY] = pgq__sql_enqueue_update_priority,
+    [PGQ__SCHED_REGISTER] = pgq__sql_schedule_register,
+    [PGQ__SCHED_CLAIM] = pgq__sql_schedule_claim,
+    [PGQ__SCHED_HEARTBEAT] = pgq__sql_schedule_heartbeat,
+    [PGQ__SCHED_DONE] = pgq__sql_schedule_done,
+    [PGQ__SCHED_LIST] = pgq__sql_schedule_list,
+    [PGQ__SCHED_REMOVE] = pgq__sql_schedule_remove,
 };
 
 static char empty[] = "";
@@ -250,32 +257,32 @@ int pgq__check(pgq_client *c, const PGresult *r)
     return rc;
 }
 
-/* The statement's SQL for this client, rendered on first use. */
+/* The statement's SQL for this client, rendered on first use: names
+ * filled in, and the lines for this database's shape kept (shape.c). */
 static const char *stmt_text(pgq_client *c, pgq__stmt s)
 {
     if (c->sql[s])
         return c->sql[s];
-    if (!pgq__shape_marked(stmt_sql[s])) {
-        c->sql[s] = pgq__render(&c->names, stmt_sql[s]);
-        return c->sql[s];
+    char *variant = NULL;
+    if (pgq__shape_marked(stmt_sql[s])) {
+        variant = pgq__shape_filter(stmt_sql[s], pgq__shape(c));
+        if (!variant)
+            return NULL;
     }
-    /* Its lines depend on the table's shape (shape.c). */
-    char *variant = pgq__shape_filter(stmt_sql[s], pgq__shape(c));
-    c->sql[s] = variant ? pgq__render(&c->names, variant) : NULL;
+    c->sql[s] = pgq__render(&c->names, variant ? variant : stmt_sql[s]);
     free(variant);
     return c->sql[s];
 }
 
-void pgq__forget_statements(pgq_client *c)
+void pgq__forget_session(pgq_client *c)
 {
     memset(c->prepared, 0, sizeof c->prepared);
-    /* A new connection may be to a table upgraded meanwhile. */
     c->shape = 0;
-    for (int s = 0; s < PGQ__STMT_COUNT; s++)
-        if (c->sql[s] && pgq__shape_marked(stmt_sql[s])) {
-            free(c->sql[s]);
-            c->sql[s] = NULL;
-        }
+    /* The SQL depends on the shape, which a new connection reads again. */
+    for (int i = 0; i < PGQ__STMT_COUNT; i++) {
+        free(c->sql[i]);
+        c->sql[i] = NULL;
+    }
 }
 
 static int prepare(pgq_client *c, pgq__stmt s)
@@ -330,9 +337,8 @@ PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams, const char *const *
     if (*rc != PGQ_OK) {
         /* A prepared statement does not survive a new connection or an
          * invalidated plan; prepare again on the next call. */
-        if (PQstatus(c->conn) == CONNECTION_BAD) {
-            pgq__forget_statements(c);
-        }
+        if (PQstatus(c->conn) == CONNECTION_BAD)
+            pgq__forget_session(c);
         PQclear(r);
         return NULL;
     }

@@ -254,47 +254,50 @@ static int for_picked(pgq_client *c, pgq__stmt s, const char *queue_manager_id,
     return for_picked_res(c, s, queue_manager_id, ids, n, NULL);
 }
 
-int pgq__heartbeat_check(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
-                         size_t n, int64_t **owned, size_t *n_owned, int64_t **cancel_ids,
-                         size_t *n_cancel)
+/* Column col of the heartbeat's one row as a malloc'd id array; NULL for
+ * SQL NULL. */
+static int beat_ids(pgq_client *c, PGresult *r, int col, int64_t **out, size_t *n)
 {
-    PGresult *r = NULL;
-    *owned = NULL;
-    *n_owned = 0;
-    if (cancel_ids)
-        *cancel_ids = NULL, *n_cancel = 0;
-    int rc = for_picked_res(c, PGQ__HEARTBEAT, queue_manager_id, ids, n, &r);
-    if (rc != PGQ_OK || !r)
-        return rc;
-    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
-        rc = pgq__parse_int8_array(PQgetvalue(r, 0, 1), owned, n_owned);
-        if (rc != PGQ_OK)
-            rc = pgq__fail(c, rc, "out of memory");
-    } else if (PQntuples(r) == 1 && strtoll(PQgetvalue(r, 0, 0), NULL, 10) == 0) {
-        /* Not one touched: array_agg over no rows is NULL too. */
-        *owned = malloc(sizeof **owned);
-        rc = *owned ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
-    }
-    if (rc == PGQ_OK && cancel_ids && PQntuples(r) == 1 && PQnfields(r) >= 3 &&
-        !PQgetisnull(r, 0, 2)) {
-        rc = pgq__parse_int8_array(PQgetvalue(r, 0, 2), cancel_ids, n_cancel);
-        if (rc != PGQ_OK)
-            rc = pgq__fail(c, rc, "out of memory");
-    }
-    PQclear(r);
-    return rc;
+    if (PQgetisnull(r, 0, col))
+        return PGQ_OK;
+    int rc = pgq__parse_int8_array(PQgetvalue(r, 0, col), out, n);
+    return rc == PGQ_OK ? PGQ_OK : pgq__fail(c, rc, "out of memory");
 }
 
-int pgq__heartbeat_owned(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
-                         size_t n, int64_t **owned, size_t *n_owned)
+int pgq__heartbeat_ex(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                      size_t n, pgq__beat *beat)
 {
-    return pgq__heartbeat_check(c, queue_manager_id, ids, n, owned, n_owned, NULL, NULL);
+    PGresult *r = NULL;
+    if (beat)
+        *beat = (pgq__beat){0};
+    int rc = for_picked_res(c, PGQ__HEARTBEAT, queue_manager_id, ids, n, &r);
+    if (rc != PGQ_OK || !r || !beat) {
+        PQclear(r);
+        return rc;
+    }
+    if (PQntuples(r) == 1 && PQnfields(r) == 3) {
+        rc = beat_ids(c, r, 1, &beat->owned, &beat->n_owned);
+        /* Not one touched: array_agg over no rows is NULL too. */
+        if (rc == PGQ_OK && !beat->owned && strtoll(PQgetvalue(r, 0, 0), NULL, 10) == 0) {
+            beat->owned = malloc(sizeof *beat->owned);
+            rc = beat->owned ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
+        }
+        if (rc == PGQ_OK)
+            rc = beat_ids(c, r, 2, &beat->cancel, &beat->n_cancel);
+    }
+    PQclear(r);
+    if (rc != PGQ_OK) {
+        free(beat->owned);
+        free(beat->cancel);
+        *beat = (pgq__beat){0};
+    }
+    return rc;
 }
 
 int pgq_heartbeat(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
                   size_t n)
 {
-    return for_picked(c, PGQ__HEARTBEAT, queue_manager_id, ids, n);
+    return pgq__heartbeat_ex(c, queue_manager_id, ids, n, NULL);
 }
 
 int pgq_release(pgq_client *c, const char *queue_manager_id, const int64_t *ids, size_t n)

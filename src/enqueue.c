@@ -209,14 +209,17 @@ int pgq_enqueue(pgq_client *c, const pgq_new_job *jobs, size_t n,
     if (n == 0)
         return PGQ_OK;
     if (!jobs || n > INT32_MAX ||
-        (on_conflict != PGQ_CONFLICT_RAISE && on_conflict != PGQ_CONFLICT_SKIP))
+        (on_conflict != PGQ_CONFLICT_RAISE && on_conflict != PGQ_CONFLICT_SKIP &&
+         on_conflict != PGQ_CONFLICT_UPDATE_PRIORITY))
         return pgq__fail(c, PGQ_EINVAL, "pgq_enqueue: bad arguments");
     for (size_t i = 0; i < n && rc == PGQ_OK; i++)
         rc = pgq__batch_add(c, &b, &jobs[i], i);
     if (rc != PGQ_OK)
         goto out;
-    r = pgq__batch_exec(
-        c, &b, on_conflict == PGQ_CONFLICT_SKIP ? PGQ__ENQUEUE_SKIP : PGQ__ENQUEUE, &rc);
+    pgq__stmt s = on_conflict == PGQ_CONFLICT_SKIP ? PGQ__ENQUEUE_SKIP
+                  : on_conflict == PGQ_CONFLICT_UPDATE_PRIORITY ? PGQ__ENQUEUE_UPDATE_PRIORITY
+                                                                : PGQ__ENQUEUE;
+    r = pgq__batch_exec(c, &b, s, &rc);
     if (r)
         rc = collect_ids(c, r, n, ids);
 out:

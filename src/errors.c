@@ -15,7 +15,7 @@ static const struct {
     {PGQ_ESQL, "PGQ_ESQL", "the database reported an error"},
     {PGQ_EDEDUPE, "PGQ_EDEDUPE", "dedupe key already taken by an active job"},
     {PGQ_ENOSCHEMA, "PGQ_ENOSCHEMA", "the pgq schema is not installed"},
-    {PGQ_EEXISTS, "PGQ_EEXISTS", "the pgq schema is already installed"},
+    {PGQ_EEXISTS, "PGQ_EEXISTS", "already exists (installed, or registered)"},
     {PGQ_EIO, "PGQ_EIO", "input/output error"},
     {PGQ_ENOTFOUND, "PGQ_ENOTFOUND", "not found"},
     {PGQ_ESTATE, "PGQ_ESTATE", "not in a state that allows this"},

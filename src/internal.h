@@ -97,6 +97,13 @@ typedef enum pgq__stmt {
     PGQ__CLAIM_LOCK,
     PGQ__COMPLETE_OK,
     PGQ__STATS_FOLD,
+    PGQ__ENQUEUE_UPDATE_PRIORITY,
+    PGQ__SCHED_REGISTER,
+    PGQ__SCHED_CLAIM,
+    PGQ__SCHED_HEARTBEAT,
+    PGQ__SCHED_DONE,
+    PGQ__SCHED_LIST,
+    PGQ__SCHED_REMOVE,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
@@ -108,16 +115,8 @@ struct pgq_client {
     bool prepared[PGQ__STMT_COUNT];
     bool no_prepare;             /* send statements unnamed (poolers) */
     char *sql[PGQ__STMT_COUNT]; /* rendered statements, NULL until used */
-    int shape;                   /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
+    int shape; /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
 };
-
-/* pgq__heartbeat_owned that also returns (malloc'd, may be NULL) the ids
- * whose cancel was requested in their row (PgQueuer 2.3's cancel_requested). */
-int pgq__heartbeat_check(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
-                         size_t n, int64_t **owned, size_t *n_owned, int64_t **cancel_ids,
-                         size_t *n_cancel);
-/* Forgets prepared and shape-dependent statements (after a reconnect). */
-void pgq__forget_statements(pgq_client *c);
 
 /* Folds the log into the statistics under PgQueuer's advisory lock
  * (stats_fold.sql); *folded may be NULL. */
@@ -132,6 +131,10 @@ int pgq__shape(pgq_client *c);
 bool pgq__shape_marked(const char *tmpl);
 /* The template's lines for shape (see shape.c); malloc'd, NULL on oom. */
 char *pgq__shape_filter(const char *tmpl, int shape);
+
+/* Forgets what belonged to a lost connection: prepared statements, the
+ * schema shape and the SQL rendered for it. */
+void pgq__forget_session(pgq_client *c);
 
 /* Records an error on the handle and returns code. */
 int pgq__fail(pgq_client *c, int code, const char *fmt, ...) PGQ_PRINTF(3, 4);
@@ -169,11 +172,21 @@ int pgq__exec_script(pgq_client *c, const char *tmpl);
 /* Runs one plain SQL command without parameters. */
 int pgq__exec_command(pgq_client *c, const char *sql);
 
-/* pgq_heartbeat that also says which jobs are still picked by
- * queue_manager_id: *owned is NULL when all of ids were (the usual case),
- * else a malloc'd array of those that were (*n_owned of them, maybe 0). */
-int pgq__heartbeat_owned(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
-                         size_t n, int64_t **owned, size_t *n_owned);
+/* What a heartbeat learnt besides touching the rows. owned: NULL when all
+ * of the ids are still picked by the worker (the usual case), else a
+ * malloc'd array of those that are (n_owned of them, maybe 0). cancel: a
+ * malloc'd array of the ids whose cancel was requested in their row
+ * (PgQueuer 2.3's cancel_requested), NULL when none. */
+typedef struct pgq__beat {
+    int64_t *owned;
+    size_t n_owned;
+    int64_t *cancel;
+    size_t n_cancel;
+} pgq__beat;
+
+/* pgq_heartbeat that fills *beat (which may be NULL); free its arrays. */
+int pgq__heartbeat_ex(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
+                      size_t n, pgq__beat *beat);
 
 /* ---- Result conversion --------------------------------------------------- */
 

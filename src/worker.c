@@ -3,6 +3,7 @@
  * the handler threads in worker_pool.c. */
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "worker.h"
+#include "scheduler/scheduler.h"
 
 static int make_id(char *out, size_t n)
 {
@@ -181,6 +183,17 @@ static pgq__wep *lookup(pgq_worker *w, const char *name)
     return NULL;
 }
 
+/* Keeps a registration error, naming the entrypoint, for pgq_worker_errmsg. */
+static int reg_fail(pgq_worker *w, int rc, const char *fmt, ...) PGQ_PRINTF(3, 4);
+static int reg_fail(pgq_worker *w, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->errmsg, sizeof w->errmsg, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 int pgq_worker_register(pgq_worker *w, const char *entrypoint, pgq_handler handler,
                         const pgq_entrypoint_opts *opts)
 {
@@ -188,13 +201,19 @@ int pgq_worker_register(pgq_worker *w, const char *entrypoint, pgq_handler handl
     char why[200];
     if (opts)
         o = *opts;
-    if (!w || !entrypoint || !*entrypoint || !handler ||
-        ep_opts_problem(&o, why, sizeof why))
+    if (!w)
         return PGQ_EINVAL;
+    if (!entrypoint || !*entrypoint || !handler)
+        return reg_fail(w, PGQ_EINVAL, "an entrypoint needs a non-empty name and a "
+                                       "handler");
+    if (ep_opts_problem(&o, why, sizeof why))
+        return reg_fail(w, PGQ_EINVAL, "entrypoint '%s': %s", entrypoint, why);
     if (w->ran)
-        return PGQ_ESTATE;
+        return reg_fail(w, PGQ_ESTATE, "entrypoint '%s': the worker already ran",
+                        entrypoint);
     if (lookup(w, entrypoint))
-        return PGQ_EEXISTS;
+        return reg_fail(w, PGQ_EEXISTS, "entrypoint '%s' is already registered",
+                        entrypoint);
     pgq__wcore *core = w->core;
     pgq__wep *eps = realloc(core->eps, (core->n_eps + 1) * sizeof *eps);
     if (!eps)
@@ -289,10 +308,13 @@ int pgq_worker_run(pgq_worker *w)
     rc = pgq__rec_start(&w->rec, &w->cfg, w->core);
     if (rc == PGQ_OK)
         rc = pgq__pool_start(w->core, w->opts.threads);
+    if (rc == PGQ_OK)
+        rc = pgq__sched_start(w);
     if (rc == PGQ_OK) {
         log_start(w);
         pgq__wloop(w);
-        rc = w->fatal;
+        rc = w->fatal != PGQ_OK ? w->fatal : w->stop_rc;
+        pgq__sched_stop(w);
     } else {
         run_fail(w, rc, "cannot start the handler threads");
     }
@@ -319,6 +341,7 @@ void pgq_worker_stop(pgq_worker *w, bool immediate)
     char b = 's';
     ssize_t n = write(w->core->wake_fd, &b, 1);
     (void)n;
+    pgq__sched_wake(w->sched);
 }
 
 const char *pgq_worker_id(const pgq_worker *w)
@@ -347,6 +370,7 @@ void pgq_worker_free(pgq_worker *w)
     free(w->held);
     free(w->release.v);
     free(w->ceps);
+    pgq__sched_free(w->sched);
     pgq_client_free(w->db);
     pgq_client_free(w->lsn);
     if (w->wake_r >= 0)

@@ -253,9 +253,12 @@ struct pgq_worker {
     pgq__wphase phase;
     double deadline; /* of the current stop phase */
     int fatal;       /* error ending the run, or PGQ_OK */
+    int stop_rc;     /* returned after a graceful stop the worker chose
+                        itself (shutdown_on_listener_failure), or PGQ_OK */
     uint64_t n_ok, n_failed, n_retried;
     double fold_at;       /* next statistics fold (about every 30 s) */
     uint64_t folded_upto; /* n_ok + n_failed + n_retried at the last fold */
+    struct pgq__sched *sched; /* cron schedules (src/scheduler/), or NULL */
 };
 
 /* Opens both connections (w->db, w->lsn); on failure w->errmsg says why. */

@@ -391,42 +391,47 @@ static void drop_lost(pgq_worker *w, pgq_job_ctx *lost)
                   n);
 }
 
+/* Marks the held jobs among ids cancelled: their cancel was kept in the row
+ * (cancel_requested) and its event may have been missed. */
+static void cancel_requested(pgq_worker *w, const int64_t *ids, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < w->n_held; i++)
+            if (w->held[i]->job.id == ids[k] && !atomic_load(&w->held[i]->cancelled)) {
+                atomic_store(&w->held[i]->cancelled, true);
+                pgq__wlog(w->core, PGQ_LOG_INFO, ids[k], w->held[i]->job.entrypoint,
+                          "cancellation requested in its row");
+            }
+}
+
 /* Touches every held job's heartbeat; the answer is also the ownership
- * check that lets the pool threads start jobs claimed long ago. */
+ * check that lets the pool threads start jobs claimed long ago, and brings
+ * the cancels requested in the rows. */
 static int heartbeat(pgq_worker *w, double now)
 {
     if (!w->n_held || (now < w->hb_at && !pgq__pool_verify_wanted(w->core)))
         return PGQ_OK;
-    int64_t *ids = malloc(w->n_held * sizeof *ids), *owned = NULL;
-    size_t n_owned = 0;
+    int64_t *ids = malloc(w->n_held * sizeof *ids);
     if (!ids)
         return PGQ_OK; /* try again next turn */
     for (size_t i = 0; i < w->n_held; i++)
         ids[i] = w->held[i]->job.id;
     double at = pgq__boottime();
-    pgq__wake asked = {0};
-    int rc = pgq__heartbeat_check(w->db, w->core->id, ids, w->n_held, &owned, &n_owned,
-                                  &asked.cancel_ids, &asked.n_cancel);
+    pgq__beat beat;
+    int rc = pgq__heartbeat_ex(w->db, w->core->id, ids, w->n_held, &beat);
     free(ids);
     if (rc != PGQ_OK) {
         failed(w, now, rc, w->db, "sending heartbeats");
         return rc;
     }
-    /* A cancel kept in the row (cancel_requested) whose event was missed. */
-    for (size_t k = 0; k < asked.n_cancel; k++)
-        for (size_t i = 0; i < w->n_held; i++)
-            if (w->held[i]->job.id == asked.cancel_ids[k] && !atomic_load(&w->held[i]->cancelled)) {
-                atomic_store(&w->held[i]->cancelled, true);
-                pgq__wlog(w->core, PGQ_LOG_INFO, asked.cancel_ids[k],
-                          w->held[i]->job.entrypoint, "cancellation requested in its row");
-            }
-    free(asked.cancel_ids);
-    if (owned)
-        qsort(owned, n_owned, sizeof *owned, cmp_id);
+    if (beat.owned)
+        qsort(beat.owned, beat.n_owned, sizeof *beat.owned, cmp_id);
     pgq_job_ctx *lost =
-        pgq__pool_verified(w->core, w->held, w->n_held, owned, n_owned, at);
+        pgq__pool_verified(w->core, w->held, w->n_held, beat.owned, beat.n_owned, at);
     drop_lost(w, lost);
-    free(owned);
+    cancel_requested(w, beat.cancel, beat.n_cancel);
+    free(beat.owned);
+    free(beat.cancel);
     w->hb_at = now + w->hb_interval;
     return PGQ_OK;
 }
@@ -764,7 +769,16 @@ static void on_listen(pgq_worker *w, double now)
 {
     pgq__wake wake = {0};
     int rc = pgq__listen_drain(w->lsn, w->core, &wake);
-    if (rc != PGQ_OK) {
+    if (rc != PGQ_OK && w->opts.shutdown_on_listener_failure && w->stop_rc == PGQ_OK) {
+        /* PgQueuer's --shutdown-on-listener-failure: a supervisor (or
+         * --restart-on-failure) starts a fresh worker instead. */
+        snprintf(w->errmsg, sizeof w->errmsg, "the listener failed (%s); stopping",
+                 pgq_client_errmsg(w->lsn));
+        pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
+        w->stop_rc = PGQ_ECONNECT;
+        pgq_worker_stop(w, false);
+        failed(w, now, rc, w->lsn, "listening");
+    } else if (rc != PGQ_OK) {
         failed(w, now, rc, w->lsn, "listening");
     } else {
         if (wake.table_changed ||

@@ -50,6 +50,9 @@ object-name prefix and schema, as \\-\\-prefix and \\-\\-schema
 .TP
 .B PGQUEUER_APPLICATION_NAME, PGQUEUER_CONNECT_TIMEOUT
 application_name and connect_timeout of every connection
+.TP
+.B PGQUEUER_TABLEFMT
+layout of the reports' tables: simple (default), plain, grid or pipe
 .SH EXIT STATUS
 0 success; 1 the operation failed or partly failed; 2 usage error (nothing changed).
 .SH FILES

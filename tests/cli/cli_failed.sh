@@ -93,15 +93,13 @@ check_eq "a queued log row each" \
     "$(sql "SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'
             AND job_id IN (${ids[0]},${ids[1]},${ids[2]})")" 3
 
-# ---- PgQueuer 1.x spellings --------------------------------------------------------
+# ---- PgQueuer's spellings (cli_failed_pgqueuer.sh tests them in depth) --------------
 expect_exit 0 "failed -n 2" "$PGQ" failed -n 2
 check_eq "two rows" "$(printf '%s\n' "$OUT" | grep -c payment_processing)" 2
 check_match "total says more exist" "$OUT" "^showing 2 of 3 failed jobs"
 expect_exit 0 "requeue ID ID (duplicate acted on once)" \
     "$PGQ" requeue "${ids[3]}" "${ids[4]}" "${ids[4]}"
-check_eq "two re-queued" "$OUT" "re-queued ${ids[3]}
-re-queued ${ids[4]}
-2 of 2 jobs re-queued"
+check_eq "two re-queued, counted as PgQueuer does" "$OUT" "Re-queued 2 of 2 jobs."
 expect_exit 0 "--job-ids=LIST form" "$PGQ" requeue-failed "--job-ids=${ids[5]}"
 expect_exit 0 "nothing left" "$PGQ" failed
 check_eq "nothing left says so" "$OUT" "No failed jobs."
@@ -124,8 +122,10 @@ check_eq "re-queued listed first, then the others with reasons" "$OUT" "re-queue
 not re-queued $q: not failed (it is queued)
 not re-queued 999999: no such job
 1 of 3 jobs re-queued"
-expect_exit 1 "requeue twice" "$PGQ" requeue "$f"
+expect_exit 1 "requeue-failed twice" "$PGQ" requeue-failed --job-ids "$f"
 check_match "second time: not failed" "$OUT" "^not re-queued $f: not failed \(it is queued\)$"
+expect_exit 0 "PgQueuer's requeue of a job not held exits 0" "$PGQ" requeue "$f"
+check_eq "and counts it as not re-queued" "$OUT" "Re-queued 0 of 1 job."
 
 # ---- Running jobs ------------------------------------------------------------------------
 p=$(picked reports)
@@ -138,7 +138,7 @@ check_eq "record names the worker and the reason" \
                    (traceback->'additional_context'->>'queue_manager_id')
             FROM pgqueuer_log WHERE job_id = $p AND status = 'failed'")" \
     "stuck on host 7/11111111-1111-4111-8111-111111111111"
-expect_exit 1 "requeue of a running job is refused" "$PGQ" requeue "$(picked reports)"
+expect_exit 1 "requeue-failed of a running job is refused" "$PGQ" requeue-failed --job-ids "$(picked reports)"
 check_match "reason" "$OUT" "not failed \(it is picked\)"
 
 # ---- Payload bytes, and the fix ----------------------------------------------------------
