@@ -1,4 +1,4 @@
-/* test_worker.c: the worker runtime (SPEC 5) in-process against a real
+/* test_worker.c: the worker runtime (docs/design.md §5) in-process against a real
  * database: every job run once and logged once, failures (exception, hold,
  * retries with backoff, retries asked by the handler), cancellation,
  * mark-failed of a running job, graceful and immediate stops, abandoned
