@@ -68,7 +68,8 @@ int cmd_schedules(int argc, char **argv, cli_globals *g);
 
 /* Prints "pgq: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) PGQ_PRINTF(1, 2);
-/* Prints "pgq CMD: <msg>" and "Try 'pgq CMD --help'." to stderr; returns 2. */
+/* Prints the one usage-error line of every command to stderr,
+ * "pgq CMD: <msg> (see 'pgq CMD --help')"; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) PGQ_PRINTF(2, 3);
 /* True if argv holds -h or --help anywhere before a "--". */
 bool cli_wants_help(int argc, char **argv);

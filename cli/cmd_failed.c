@@ -98,41 +98,18 @@ static const char mark_help[] =
 
 /* ---- Argument scanning ------------------------------------------------------- */
 
-/* One line on stderr, naming the command and where help is; returns 2. */
-static int usage(const char *cmd, const char *fmt, ...) PGQ_PRINTF(2, 3);
-static int usage(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "pgq %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see 'pgq %s --help')\n", cmd);
-    return EXIT_USAGE;
-}
-
-/* Matches argv[*i] against option `name` taking a value ("--name VALUE",
- * "--name=VALUE"; "-n VALUE" for a short one). Returns 1 with *value set, 0
- * if argv[*i] is another argument, -1 after printing a usage error. A value
- * given twice is refused rather than silently replaced. */
+/* cli_opt_value, refusing a value given twice rather than silently
+ * replacing it. Returns 1 with *value set, 0 if argv[*i] is another
+ * argument, -1 after printing a usage error. */
 static int opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
                      const char **value)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
     const char *v;
-    if (strncmp(a, name, n) != 0 || (a[n] != '\0' && (a[n] != '=' || name[1] != '-')))
-        return 0;
-    if (a[n] == '=') {
-        v = a + n + 1;
-    } else if (*i + 1 < argc) {
-        v = argv[++*i];
-    } else {
-        usage(cmd, "option '%s' needs a value", name);
-        return -1;
-    }
+    int m = cli_opt_value(cmd, argc, argv, i, name, &v);
+    if (m <= 0)
+        return m;
     if (*value) {
-        usage(cmd, "option '%s' is given twice", name);
+        cli_usage_error(cmd, "option '%s' is given twice", name);
         return -1;
     }
     *value = v;
@@ -194,13 +171,13 @@ static int list_parse(const char *cmd, int argc, char **argv, list_args *a)
         } else if (strcmp(argv[i], "--oldest") == 0 && strcmp(cmd, "failed") == 0) {
             a->oldest = true;
         } else if (argv[i][0] == '-') {
-            return usage(cmd, "unknown option '%s'", argv[i]);
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         } else {
-            return usage(cmd, "unexpected argument '%s'", argv[i]);
+            return cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
         }
     }
     if (a->entrypoint && !*a->entrypoint)
-        return usage(cmd, "the entrypoint is empty");
+        return cli_usage_error(cmd, "the entrypoint is empty");
     return EXIT_OK;
 }
 
@@ -327,7 +304,7 @@ static int list_failed(const char *cmd, int argc, char **argv, cli_globals *g)
     if (rc != EXIT_OK)
         return rc;
     if (a.limit && cli_parse_int(a.limit, 0, 1000000000, &limit) != 0)
-        return usage(cmd, "--limit '%s' is not a number from 0 to 1000000000", a.limit);
+        return cli_usage_error(cmd, "--limit '%s' is not a number from 0 to 1000000000", a.limit);
     pgq_client *c = cli_connect(g, &rc);
     if (!c)
         return rc;
@@ -431,12 +408,12 @@ static int requeue_scan(const char *cmd, int argc, char **argv, bool positional,
             a->all = true;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0' &&
                    !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
-            return usage(cmd, "unknown option '%s'", argv[i]);
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         } else if (!positional) {
-            return usage(cmd, "unexpected argument '%s' (give ids with --job-ids)",
+            return cli_usage_error(cmd, "unexpected argument '%s' (give ids with --job-ids)",
                          argv[i]);
         } else if (append_positional(a, argv[i]) != 0) {
-            return usage(cmd, "out of memory");
+            return cli_usage_error(cmd, "out of memory");
         }
     }
     return EXIT_OK;
@@ -448,24 +425,24 @@ static int requeue_check(const char *cmd, requeue_args *a)
     char err[160];
     const char *list = a->job_ids ? a->job_ids : a->positional;
     if (a->job_ids && a->positional)
-        return usage(cmd, "give the job ids either with --job-ids or as arguments");
+        return cli_usage_error(cmd, "give the job ids either with --job-ids or as arguments");
     if (list && (a->all || a->entrypoint))
-        return usage(cmd, "give job ids, or --all (with --entrypoint), not both");
+        return cli_usage_error(cmd, "give job ids, or --all (with --entrypoint), not both");
     if (!list && a->entrypoint && !a->all)
-        return usage(cmd, "--entrypoint needs --all to re-queue every held job of it");
+        return cli_usage_error(cmd, "--entrypoint needs --all to re-queue every held job of it");
     if (!list && !a->all)
-        return usage(cmd, "which jobs? give --job-ids LIST, --entrypoint E --all, "
+        return cli_usage_error(cmd, "which jobs? give --job-ids LIST, --entrypoint E --all, "
                           "or --all");
     if (a->entrypoint && !*a->entrypoint)
-        return usage(cmd, "the entrypoint is empty");
+        return cli_usage_error(cmd, "the entrypoint is empty");
     if (list && cli_parse_id_list(list, &a->ids, &a->n, err, sizeof err) != 0)
-        return usage(cmd, "%s", err);
+        return cli_usage_error(cmd, "%s", err);
     if (a->payload && a->payload_file)
-        return usage(cmd, "give --payload or --payload-file, not both");
+        return cli_usage_error(cmd, "give --payload or --payload-file, not both");
     if ((a->payload || a->payload_file) && a->n != 1)
-        return usage(cmd, "a new payload needs exactly one job id");
+        return cli_usage_error(cmd, "a new payload needs exactly one job id");
     if (a->payload_file && read_file(a->payload_file, &a->file_data, &a->file_len) != 0)
-        return usage(cmd, "cannot read the payload file '%s': %s", a->payload_file,
+        return cli_usage_error(cmd, "cannot read the payload file '%s': %s", a->payload_file,
                      strerror(errno));
     return EXIT_OK;
 }
@@ -566,21 +543,21 @@ int cmd_mark_failed(int argc, char **argv, cli_globals *g)
             if (m < 0)
                 return EXIT_USAGE;
         } else if (argv[i][0] == '-') {
-            return usage(cmd, "unknown option '%s'", argv[i]);
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         } else {
-            return usage(cmd, "unexpected argument '%s' (give ids with --job-ids)",
+            return cli_usage_error(cmd, "unexpected argument '%s' (give ids with --job-ids)",
                          argv[i]);
         }
     }
     if (!list)
-        return usage(cmd, "which jobs? give --job-ids LIST");
+        return cli_usage_error(cmd, "which jobs? give --job-ids LIST");
     if (reason && !*reason)
-        return usage(cmd, "the reason is empty");
+        return cli_usage_error(cmd, "the reason is empty");
     int64_t *ids;
     size_t n;
     char err[160];
     if (cli_parse_id_list(list, &ids, &n, err, sizeof err) != 0)
-        return usage(cmd, "%s", err);
+        return cli_usage_error(cmd, "%s", err);
     int rc = mark_run(ids, n, reason, g);
     free(ids);
     return rc;

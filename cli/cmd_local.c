@@ -32,11 +32,12 @@ int cmd_local(int argc, char **argv, cli_globals *g)
     if (cli_wants_help(argc, argv))
         return cli_print_help(help);
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
-            dir = argv[++i];
-        else if (strncmp(argv[i], "--dir=", 6) == 0)
-            dir = argv[i] + 6;
-        else if (strcmp(argv[i], "--fast") == 0)
+        int m = cli_opt_value("local", argc, argv, &i, "--dir", &dir);
+        if (m < 0)
+            return EXIT_USAGE;
+        if (m > 0)
+            continue;
+        if (strcmp(argv[i], "--fast") == 0)
             fast = true;
         else if (argv[i][0] == '-')
             return cli_usage_error("local", "unknown option '%s'", argv[i]);

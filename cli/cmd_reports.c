@@ -149,19 +149,6 @@ static const report_cmd report_cmds[] = {
     {"tables", 0, tables_help},
 };
 
-/* One line naming the command, then where help is; returns 2. */
-static int usage(const char *cmd, const char *fmt, ...) PGQ_PRINTF(2, 3);
-static int usage(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "pgq %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see 'pgq %s --help')\n", cmd);
-    return EXIT_USAGE;
-}
-
 /* The option values as given, before checking. */
 typedef struct raw_opts {
     const char *limit, *entrypoint, *status, *threshold, *before, *after, *job, *since,
@@ -201,9 +188,9 @@ static int scan(const report_cmd *rc, int argc, char **argv, raw_opts *o)
         if (strcmp(argv[i], "--json") == 0)
             o->json = true;
         else if (argv[i][0] == '-')
-            return usage(rc->name, "unknown option '%s'", argv[i]);
+            return cli_usage_error(rc->name, "unknown option '%s'", argv[i]);
         else
-            return usage(rc->name, "unexpected argument '%s'", argv[i]);
+            return cli_usage_error(rc->name, "unexpected argument '%s'", argv[i]);
     }
     return EXIT_OK;
 }
@@ -215,14 +202,14 @@ static int duration(const char *cmd, const char *opt, const char *v, double min,
     if (!v)
         return EXIT_OK;
     if (cli_parse_duration(v, out) != 0 || *out < min || *out > 366 * 86400.0)
-        return usage(cmd, "%s '%s' is not a duration from %s", opt, v, range);
+        return cli_usage_error(cmd, "%s '%s' is not a duration from %s", opt, v, range);
     return EXIT_OK;
 }
 
 static int id_opt(const char *cmd, const char *opt, const char *v, int64_t *out)
 {
     if (v && cli_parse_id(v, out) != 0)
-        return usage(cmd, "%s '%s' is not a job id from 1 to 9223372036854775807", opt,
+        return cli_usage_error(cmd, "%s '%s' is not a job id from 1 to 9223372036854775807", opt,
                      v);
     return EXIT_OK;
 }
@@ -236,13 +223,13 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
     int bad;
     pgq_report_params_init(p);
     if (o->limit && cli_parse_int(o->limit, 1, 1000000, &limit) != 0)
-        return usage(cmd, "--limit '%s' is not a number from 1 to 1000000", o->limit);
+        return cli_usage_error(cmd, "--limit '%s' is not a number from 1 to 1000000", o->limit);
     p->limit = o->limit ? (int)limit : 0;
     if (o->entrypoint && !*o->entrypoint)
-        return usage(cmd, "--entrypoint is empty");
+        return cli_usage_error(cmd, "--entrypoint is empty");
     p->entrypoint = o->entrypoint;
     if (o->status && pgq_job_status_parse(o->status, &st) != PGQ_OK)
-        return usage(cmd,
+        return cli_usage_error(cmd,
                      "--status '%s' is not one of queued, picked, successful, "
                      "exception, canceled, deleted, failed",
                      o->status);
@@ -257,7 +244,7 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
         (bad = id_opt(cmd, "--job-id", o->job, &p->job_id)))
         return bad;
     if (o->before && o->after)
-        return usage(cmd, "give --before-id or --after-id, not both");
+        return cli_usage_error(cmd, "give --before-id or --after-id, not both");
     /* log: a filter the log has no index for walks the id index until it
      * finds a page; bound that walk to a day unless told otherwise. */
     if ((rc->opts & O_SINCE) && !o->since && !o->job && (o->entrypoint || o->status))
@@ -266,7 +253,7 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
         double window = o->window ? p->window_s : 3600,
                bucket = o->bucket ? p->bucket_s : 60;
         if (window / bucket > 10000)
-            return usage(cmd, "--window / --bucket is %.0f buckets; at most 10000",
+            return cli_usage_error(cmd, "--window / --bucket is %.0f buckets; at most 10000",
                          window / bucket);
     }
     return EXIT_OK;
@@ -326,7 +313,7 @@ static int report_main(int argc, char **argv, cli_globals *g)
             return cli_print_help(report_cmds[i].help);
         return run_report(&report_cmds[i], argc, argv, g);
     }
-    return usage(argv[0], "not a report");
+    return cli_usage_error(argv[0], "not a report");
 }
 
 int cmd_stale(int argc, char **argv, cli_globals *g)

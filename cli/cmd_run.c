@@ -505,18 +505,13 @@ static const struct {
  * *i is past its value), 0 when it is not one, -1 on a usage error. */
 static int value_option(run_args *ra, int argc, char **argv, int *i)
 {
-    const char *a = argv[*i];
     for (size_t k = 0; k < sizeof value_opts / sizeof value_opts[0]; k++) {
-        const char *name = value_opts[k].name;
-        size_t n = strlen(name);
-        if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '='))
-            continue;
-        const char *v = a[n] == '=' ? a + n + 1 : NULL;
-        if (!v && *i + 1 >= argc)
-            return bad("option '%s' needs a value", name);
-        if (!v)
-            v = argv[++*i];
-        return value_opts[k].fn(ra, name, v) == 0 ? 1 : -1;
+        const char *name = value_opts[k].name, *v;
+        int m = cli_opt_value("run", argc, argv, i, name, &v);
+        if (m < 0)
+            return -1;
+        if (m > 0)
+            return value_opts[k].fn(ra, name, v) == 0 ? 1 : -1;
     }
     return 0;
 }

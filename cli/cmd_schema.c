@@ -132,27 +132,6 @@ static int bad_arg(const char *cmd, const char *arg)
     return cli_usage_error(cmd, "unexpected argument '%s'", arg);
 }
 
-/* Matches "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. Returns
- * 1 with *value set, 0 if not this option, -1 if the value is missing. */
-static int option_value(int argc, char **argv, int *i, const char *name,
-                        const char **value)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *value = argv[++*i];
-    return 1;
-}
-
 /* Applies $PGQUEUER_DURABILITY and $PGQUEUER_WIDEN_ID (PgQueuer's install
  * and upgrade read them) as defaults that options override. */
 static int env_defaults(const char *cmd, pgq_sql_opts *o)
@@ -206,9 +185,9 @@ static int parse_install_opts(const char *cmd, int argc, char **argv, int first,
         return ex;
     for (int i = first; i < argc; i++) {
         const char *v = NULL;
-        int got = option_value(argc, argv, &i, "--durability", &v);
+        int got = cli_opt_value(cmd, argc, argv, &i, "--durability", &v);
         if (got < 0)
-            return cli_usage_error(cmd, "option '--durability' needs a value");
+            return EXIT_USAGE;
         if (got > 0 && pgq_durability_parse(v, &o->durability) != PGQ_OK)
             return cli_usage_error(cmd, "unknown durability '%s' "
                                         "(use durable, balanced or volatile)", v);
@@ -368,9 +347,9 @@ static int parse_expect(int argc, char **argv, bool *want_present)
     *want_present = true;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
-        int got = option_value(argc, argv, &i, "--expect", &v);
+        int got = cli_opt_value("verify", argc, argv, &i, "--expect", &v);
         if (got < 0)
-            return cli_usage_error("verify", "option '--expect' needs a value");
+            return EXIT_USAGE;
         if (got == 0)
             return bad_arg("verify", argv[i]);
         if (strcmp(v, "present") != 0 && strcmp(v, "absent") != 0)

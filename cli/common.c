@@ -23,7 +23,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'pgq %s --help'.\n", cmd);
+    fprintf(stderr, " (see 'pgq %s --help')\n", cmd);
     return EXIT_USAGE;
 }
 

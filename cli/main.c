@@ -94,7 +94,7 @@ static int take_globals(int *argc, char **argv, cli_globals *g)
             continue;
         }
         if (i + 1 >= *argc) {
-            cli_error("option '%s' needs a value\nTry 'pgq --help'.", a);
+            cli_error("option '%s' needs a value (see 'pgq --help')", a);
             return -1;
         }
         *slot = argv[++i];
@@ -158,8 +158,8 @@ static int dispatch(int argc, char **argv, cli_globals *g)
         return commands[i].fn(argc - 1, argv + 1, g);
     }
     if (name[0] == '-')
-        cli_error("unknown option '%s'\nTry 'pgq --help'.", name);
+        cli_error("unknown option '%s' (see 'pgq --help')", name);
     else
-        cli_error("unknown command '%s'\nTry 'pgq --help'.", name);
+        cli_error("unknown command '%s' (see 'pgq --help')", name);
     return EXIT_USAGE;
 }

@@ -43,6 +43,18 @@ for cmd in install uninstall upgrade verify durability autovac; do
 done
 expect_exit 2 "no command at all" "$PGQ"
 
+# A value option without its value: every command scans options the same
+# way (cli/args.c) and says so in one line naming the command and its help.
+for spec in "install --durability" "verify --expect" "local --dir" "run --batch-size" \
+    "list-failed --entrypoint" "requeue-failed --job-ids" "mark-failed --reason" \
+    "stale --threshold" "queue --priority" "clear --entrypoint" "wait --timeout" \
+    "web --listen" "schedules --remove" "listen --channel"; do
+    read -r cmd opt <<<"$spec"
+    expect_exit 2 "pgq $spec (no value)" env PGHOST=/nonexistent "$PGQ" "$cmd" "$opt"
+    check_eq "pgq $spec: one line naming the option" "$ERR" \
+        "pgq $cmd: option '$opt' needs a value (see 'pgq $cmd --help')"
+done
+
 # Invalid names are refused before connecting: with PGHOST pointing nowhere a
 # connection attempt would exit 1, so exit 2 proves nothing was tried.
 for cmd in install uninstall upgrade verify "durability durable" autovac "sql install" stats; do
