@@ -10,6 +10,10 @@
  *   and is released with the matching *_free function named beside it. Every
  *   *_free accepts NULL. Pointers inside a pgq_job passed to a handler are
  *   valid only during the handler call.
+ * - NULL handles: every operation given a NULL pgq_client (or pgq_bulk,
+ *   pgq_worker, pgq_report, pgq_cron) returns PGQ_EINVAL and does nothing;
+ *   accessors return "" (NULL or 0 for pointers and counts); every *_free,
+ *   pgq_bulk_abort and pgq_worker_stop accept NULL and return void.
  * - The library never exits the process and never prints; a worker reports
  *   through the log callback the application sets.
  * - A pgq_client is one libpq connection and is not thread-safe; use one per

@@ -425,6 +425,8 @@ static int render_copies(pgq_bulk *b)
 
 int pgq_bulk_begin(pgq_client *c, pgq_bulk **out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     *out = NULL;
     pgq_bulk *b = calloc(1, sizeof *b);
     if (!b)
@@ -445,6 +447,8 @@ int pgq_bulk_begin(pgq_client *c, pgq_bulk **out)
 
 int pgq_bulk_add(pgq_bulk *b, const pgq_new_job *job)
 {
+    if (!b)
+        return PGQ_EINVAL;
     if (b->failed != PGQ_OK)
         return pgq__fail(b->c, PGQ_ESTATE,
                          "the bulk enqueue failed earlier; only abort remains");
@@ -471,6 +475,8 @@ static void roll_back(pgq_bulk *b)
 
 int pgq_bulk_finish(pgq_bulk *b, uint64_t *count)
 {
+    if (!b)
+        return PGQ_EINVAL;
     pgq_client *c = b->c;
     int rc = b->failed;
     if (rc == PGQ_OK && b->copying)

@@ -234,6 +234,8 @@ enum { RACE_ATTEMPTS = 3 };
 int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n_eps,
               const pgq_claim_opts *opts, pgq_job_set *out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     claim_params p = {0};
     PGresult *r = NULL;
     out->count = 0;

@@ -135,7 +135,7 @@ void pgq_client_free(pgq_client *c)
 const char *pgq_client_errmsg(const pgq_client *c) { return c ? c->errmsg : ""; }
 const char *pgq_client_sqlstate(const pgq_client *c) { return c ? c->sqlstate : ""; }
 pgq_pgconn *pgq_client_conn(pgq_client *c) { return c ? c->conn : NULL; }
-const char *pgq_client_channel(const pgq_client *c) { return c->names.channel; }
+const char *pgq_client_channel(const pgq_client *c) { return c ? c->names.channel : ""; }
 
 /* Pulls the key out of "Key (dedupe_key)=(abc) already exists." */
 static void dedupe_key_from_detail(const char *detail, char *key, size_t n)

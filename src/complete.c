@@ -177,6 +177,8 @@ static PGresult *complete_any(pgq_client *c, const char *queue_manager_id,
 int pgq_complete(pgq_client *c, const char *queue_manager_id, const pgq_outcome *outcomes,
                  size_t n, size_t *resolved)
 {
+    if (!c)
+        return PGQ_EINVAL;
     int rc = PGQ_OK;
     if (resolved)
         *resolved = 0;
@@ -197,6 +199,8 @@ int pgq_complete(pgq_client *c, const char *queue_manager_id, const pgq_outcome 
 int pgq_retry(pgq_client *c, const char *queue_manager_id, int64_t job_id, double delay,
               const char *reason)
 {
+    if (!c)
+        return PGQ_EINVAL;
     char id[24], secs[32];
     pgq__buf why = {0};
     int rc;
@@ -297,10 +301,14 @@ int pgq__heartbeat_ex(pgq_client *c, const char *queue_manager_id, const int64_t
 int pgq_heartbeat(pgq_client *c, const char *queue_manager_id, const int64_t *ids,
                   size_t n)
 {
+    if (!c)
+        return PGQ_EINVAL;
     return pgq__heartbeat_ex(c, queue_manager_id, ids, n, NULL);
 }
 
 int pgq_release(pgq_client *c, const char *queue_manager_id, const int64_t *ids, size_t n)
 {
+    if (!c)
+        return PGQ_EINVAL;
     return for_picked(c, PGQ__RELEASE, queue_manager_id, ids, n);
 }

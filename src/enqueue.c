@@ -202,6 +202,8 @@ static int collect_ids(pgq_client *c, const PGresult *r, size_t n, int64_t *ids)
 int pgq_enqueue(pgq_client *c, const pgq_new_job *jobs, size_t n,
                 pgq_on_conflict on_conflict, int64_t *ids)
 {
+    if (!c)
+        return PGQ_EINVAL;
     pgq__batch b = {0};
     PGresult *r = NULL;
     int rc = PGQ_OK;

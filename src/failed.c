@@ -121,6 +121,8 @@ int pgq_requeue_failed_jobs(pgq_client *c, const int64_t *ids, size_t n,
                             const pgq_requeue_opts *opts, pgq_id_outcome **out,
                             size_t *n_out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     static const pgq_requeue_opts none = {0};
     const pgq_requeue_opts *o = opts ? opts : &none;
     outcomes_reset(out, n_out);
@@ -210,6 +212,8 @@ int pgq__failed_from_result(const PGresult *r, bool sizes_only, pgq_failed_set *
 int pgq_list_failed_jobs(pgq_client *c, const pgq_list_failed_opts *opts,
                          pgq_failed_set *out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     static const pgq_list_failed_opts defaults = {0};
     const pgq_list_failed_opts *o = opts ? opts : &defaults;
     char limit[24];

@@ -7,6 +7,8 @@
 int pgq_list_failed_page(pgq_client *c, const char *entrypoint, int64_t before_id, int limit,
                          pgq_failed_set *out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     char lim[16], before[24];
     out->count = 0;
     out->jobs = NULL;

@@ -67,6 +67,8 @@ void pgq_id_outcomes_free(pgq_id_outcome *o)
 int pgq_cancel(pgq_client *c, const int64_t *ids, size_t n, pgq_id_outcome **out,
                size_t *n_out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     pgq__buf b = {0};
     PGresult *r = NULL;
     *out = NULL;
@@ -105,6 +107,8 @@ static int text_array(pgq_client *c, const char *const *v, size_t n, pgq__buf *b
 
 int pgq_clear(pgq_client *c, const char *const *entrypoints, size_t n, uint64_t *deleted)
 {
+    if (!c)
+        return PGQ_EINVAL;
     pgq__buf b = {0};
     PGresult *r = NULL;
     int rc = PGQ_OK;
@@ -132,6 +136,8 @@ void pgq_count_rows_free(pgq_count_row *rows, size_t n)
 
 int pgq_queue_size(pgq_client *c, pgq_count_row **rows, size_t *n)
 {
+    if (!c)
+        return PGQ_EINVAL;
     *rows = NULL;
     *n = 0;
     int rc;
@@ -186,6 +192,8 @@ static pgq_stat_row *stat_rows_from_result(const PGresult *r)
 
 int pgq_log_statistics(pgq_client *c, double since, pgq_stat_row **rows, size_t *n)
 {
+    if (!c)
+        return PGQ_EINVAL;
     *rows = NULL;
     *n = 0;
     if (!(since >= 0))
@@ -210,6 +218,8 @@ int pgq_log_statistics(pgq_client *c, double since, pgq_stat_row **rows, size_t 
 int pgq_job_statuses(pgq_client *c, const int64_t *ids, size_t n, pgq_id_outcome **out,
                      size_t *n_out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     pgq__buf b = {0};
     PGresult *r = NULL;
     *out = NULL;
@@ -242,6 +252,8 @@ done:
 
 int pgq_prune(pgq_client *c, double older_than, uint64_t *log_rows, uint64_t *stat_rows)
 {
+    if (!c)
+        return PGQ_EINVAL;
     if (log_rows)
         *log_rows = 0;
     if (stat_rows)
@@ -274,6 +286,8 @@ static const char *id_param(int64_t id, char *buf, size_t n)
 
 int pgq_job_get(pgq_client *c, int64_t id, pgq_job_set *out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     char idbuf[24];
     out->count = 0;
     out->jobs = NULL;
@@ -321,6 +335,8 @@ static pgq_log_entry *log_entries_from_result(const PGresult *r)
 
 int pgq_job_log(pgq_client *c, int64_t job_id, pgq_log_entry **rows, size_t *n)
 {
+    if (!c)
+        return PGQ_EINVAL;
     char idbuf[24];
     *rows = NULL;
     *n = 0;

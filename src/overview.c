@@ -27,6 +27,8 @@ void pgq_overview_free(pgq_overview *o)
 
 int pgq_queue_overview(pgq_client *c, pgq_overview *out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     memset(out, 0, sizeof *out);
     int rc;
     PGresult *r = pgq__exec(c, PGQ__OVERVIEW, 0, NULL, NULL, NULL, &rc);
@@ -57,6 +59,8 @@ int pgq_queue_overview(pgq_client *c, pgq_overview *out)
 
 int pgq_log_totals(pgq_client *c, pgq_count_row **rows, size_t *n)
 {
+    if (!c)
+        return PGQ_EINVAL;
     *rows = NULL;
     *n = 0;
     int rc;

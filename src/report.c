@@ -157,6 +157,8 @@ static void fill_params(param_text *t, const struct kind *k, const pgq_report_pa
 int pgq_report_fetch(pgq_client *c, const char *kind, const pgq_report_params *p,
                      pgq_report **out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     pgq_report_params defaults;
     *out = NULL;
     const struct kind *k = find_kind(kind);

@@ -314,6 +314,8 @@ static int install_blocker(pgq_client *c, const PGresult *r, const pgq_sql_opts 
 
 int pgq_install(pgq_client *c, const pgq_sql_opts *opts)
 {
+    if (!c)
+        return PGQ_EINVAL;
     static const pgq_sql_opts defaults = {0};
     PGresult *r = NULL;
     char why[256];
@@ -335,7 +337,10 @@ int pgq_install(pgq_client *c, const pgq_sql_opts *opts)
     return rc;
 }
 
-int pgq_uninstall(pgq_client *c) { return run_kind(c, PGQ_SQL_UNINSTALL, NULL); }
+int pgq_uninstall(pgq_client *c)
+{
+    return c ? run_kind(c, PGQ_SQL_UNINSTALL, NULL) : PGQ_EINVAL;
+}
 
 /* The digest of upgrade_fingerprint.sql into out (33 bytes). */
 static int fingerprint(pgq_client *c, const char *sql, char out[33])
@@ -423,6 +428,8 @@ static int upgrade_statements(pgq_client *c, const char *sql, bool plan, pgq_upg
 int pgq_upgrade_run(pgq_client *c, const pgq_sql_opts *opts, bool plan_only,
                     pgq_upgrade_fn fn, void *ud, int *applied)
 {
+    if (!c)
+        return PGQ_EINVAL;
     static const pgq_sql_opts defaults = {0};
     PGresult *r = NULL;
     int count = 0;
@@ -470,6 +477,8 @@ int pgq_upgrade(pgq_client *c) { return pgq_upgrade_run(c, NULL, false, NULL, NU
 
 int pgq_set_durability(pgq_client *c, pgq_durability d)
 {
+    if (!c)
+        return PGQ_EINVAL;
     if (d < PGQ_DURABLE || d > PGQ_VOLATILE)
         return pgq__fail(c, PGQ_EINVAL, "unknown durability level %d", (int)d);
     pgq_sql_opts o = {.durability = d};
@@ -478,5 +487,7 @@ int pgq_set_durability(pgq_client *c, pgq_durability d)
 
 int pgq_autovac(pgq_client *c, bool rollback)
 {
+    if (!c)
+        return PGQ_EINVAL;
     return run_kind(c, rollback ? PGQ_SQL_AUTOVAC_ROLLBACK : PGQ_SQL_AUTOVAC, NULL);
 }

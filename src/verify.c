@@ -166,6 +166,8 @@ int pgq_verify(pgq_client *c, bool expect_present, pgq_verify_fn fn, void *ud,
 int pgq_verify_shape(pgq_client *c, bool expect_present, pgq_verify_fn fn, void *ud,
                      int *problems, pgq_schema_shape *shape)
 {
+    if (!c)
+        return PGQ_EINVAL;
     report rep = {fn, ud, 0, {13, 13, "1.3"}, true};
     pgq__buf msg = {0};
     int rc;

@@ -134,6 +134,8 @@ static int wait_loop(pgq_client *c, pgq_id_outcome *o, size_t n, const pgq_wait_
 int pgq_jobs_wait(pgq_client *c, const int64_t *ids, size_t n, const pgq_wait_opts *opts,
                   pgq_id_outcome **out, size_t *n_out)
 {
+    if (!c)
+        return PGQ_EINVAL;
     static const pgq_wait_opts defaults = {0};
     *out = NULL;
     *n_out = 0;

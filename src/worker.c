@@ -197,6 +197,8 @@ static int reg_fail(pgq_worker *w, int rc, const char *fmt, ...)
 int pgq_worker_register(pgq_worker *w, const char *entrypoint, pgq_handler handler,
                         const pgq_entrypoint_opts *opts)
 {
+    if (!w)
+        return PGQ_EINVAL;
     pgq_entrypoint_opts o = {0};
     char why[200];
     if (opts)

@@ -166,6 +166,8 @@ void pgq_schedule_rows_free(pgq_schedule_row *rows, size_t n)
 
 int pgq_schedule_list(pgq_client *c, pgq_schedule_row **rows, size_t *n)
 {
+    if (!c)
+        return PGQ_EINVAL;
     *rows = NULL;
     *n = 0;
     int rc;
@@ -206,6 +208,8 @@ int pgq_schedule_list(pgq_client *c, pgq_schedule_row **rows, size_t *n)
 int pgq_schedule_remove(pgq_client *c, const int64_t *ids, size_t n_ids,
                         const char *const *entrypoints, size_t n_eps, uint64_t *removed)
 {
+    if (!c)
+        return PGQ_EINVAL;
     if (removed)
         *removed = 0;
     pgq__buf a = {0}, b = {0};

@@ -120,6 +120,8 @@ static int sched_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 int pgq_worker_schedule(pgq_worker *w, const char *entrypoint, const char *expression,
                         const pgq_schedule_opts *opts, char *err, size_t errlen)
 {
+    if (!w)
+        return PGQ_EINVAL;
     pgq_schedule_opts o = {0};
     if (opts)
         o = *opts;
