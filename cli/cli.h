@@ -51,6 +51,8 @@ int cmd_requeue_failed(int argc, char **argv, cli_globals *g);
 int cmd_requeue(int argc, char **argv, cli_globals *g);
 int cmd_mark_failed(int argc, char **argv, cli_globals *g);
 int cmd_run(int argc, char **argv, cli_globals *g);
+int cmd_wait(int argc, char **argv, cli_globals *g);
+int cmd_web(int argc, char **argv, cli_globals *g);
 /* The reports (cmd_reports.c). */
 int cmd_stale(int argc, char **argv, cli_globals *g);
 int cmd_workers(int argc, char **argv, cli_globals *g);
@@ -60,6 +62,7 @@ int cmd_throughput(int argc, char **argv, cli_globals *g);
 int cmd_log(int argc, char **argv, cli_globals *g);
 int cmd_jobs(int argc, char **argv, cli_globals *g);
 int cmd_tables(int argc, char **argv, cli_globals *g);
+int cmd_schedules(int argc, char **argv, cli_globals *g);
 
 /* ---- Shared helpers (common.c) ------------------------------------------- */
 
@@ -143,5 +146,16 @@ bool cli_is_printable_utf8(const unsigned char *p, size_t n);
 void cli_print_cut(FILE *f, const char *s, int width);
 /* Like cli_print_cut, then pads with spaces to width columns: one table cell. */
 void cli_print_cell(FILE *f, const char *s, int width);
+
+/* ---- Per-id reports (id_report.c), shared with the web console ------------ */
+
+/* Why an id was not acted on: "no such job", "already failed", ... */
+const char *cli_id_reason(const pgq_id_outcome *o, char *buf, size_t n);
+typedef void (*cli_line_fn)(void *ud, bool ok, const char *line);
+/* Calls line() for each id acted on ("<done> ID"), then for each other id
+ * ("not <done> ID: <reason>"), then once for the total ("K of N jobs
+ * <verb>"); returns K. */
+size_t cli_id_report(const pgq_id_outcome *o, size_t n, const char *done, const char *verb,
+                     cli_line_fn line, void *ud);
 
 #endif

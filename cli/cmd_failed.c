@@ -366,36 +366,19 @@ int cmd_failed(int argc, char **argv, cli_globals *g)
 
 /* ---- Per-id reports (requeue-failed and mark-failed) --------------------------- */
 
-static const char *reason_text(const pgq_id_outcome *o, char *buf, size_t n)
+static void print_line(void *ud, bool ok, const char *line)
 {
-    if (o->result == PGQ_ID_NOT_FOUND)
-        return "no such job";
-    if (o->result == PGQ_ID_DEDUPE_TAKEN)
-        return "its dedupe key is now taken by another active job";
-    if (o->status == PGQ_FAILED)
-        return "already failed";
-    snprintf(buf, n, "not failed (it is %s)", pgq_job_status_name(o->status));
-    return buf;
+    (void)ud;
+    (void)ok;
+    printf("%s\n", line);
 }
 
-/* Prints the ids acted on, then the others with their reason; returns the
- * exit code: 0 when every id was acted on. */
+/* Prints the ids acted on, then the others with their reason (the wording
+ * is shared with the web console); returns the exit code: 0 when every id
+ * was acted on. */
 static int report(const pgq_id_outcome *o, size_t n, const char *done, const char *verb)
 {
-    size_t ok = 0;
-    char buf[64];
-    for (size_t i = 0; i < n; i++) {
-        if (o[i].result != PGQ_ID_DONE)
-            continue;
-        printf("%s %lld\n", done, (long long)o[i].id);
-        ok++;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (o[i].result != PGQ_ID_DONE)
-            printf("not %s %lld: %s\n", done, (long long)o[i].id,
-                   reason_text(&o[i], buf, sizeof buf));
-    printf("%zu of %zu job%s %s\n", ok, n, n == 1 ? "" : "s", verb);
-    return ok == n ? EXIT_OK : EXIT_FAILED;
+    return cli_id_report(o, n, done, verb, print_line, NULL) == n ? EXIT_OK : EXIT_FAILED;
 }
 
 /* ---- requeue-failed / requeue ------------------------------------------------ */

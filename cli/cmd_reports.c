@@ -13,7 +13,7 @@
 
 /* Options a command accepts, as bits. */
 enum {
-    O_LIMIT = 1 << 0,     /* -n/--limit N */
+    O_LIMIT = 1 << 0, /* -n/--limit N */
     O_ENTRYPOINT = 1 << 1,
     O_STATUS = 1 << 2,
     O_THRESHOLD = 1 << 3, /* stale */
@@ -23,12 +23,12 @@ enum {
     O_WINDOW = 1 << 7,    /* throughput --window, --bucket */
 };
 
-#define COMMON_OPTS                                                           \
-    "  --json             a JSON array of objects with these field names\n"   \
-    "                     ([] when there is none)\n"                          \
-    "  -h, --help         show this help\n\n"                                 \
-    "Tables follow PGQUEUER_TABLEFMT: simple (default), plain, grid, pipe.\n" \
-    "Exit status: 0 reported (also when there is nothing), 1 the database\n"  \
+#define COMMON_OPTS                                                                      \
+    "  --json             a JSON array of objects with these field names\n"              \
+    "                     ([] when there is none)\n"                                     \
+    "  -h, --help         show this help\n\n"                                            \
+    "Tables follow PGQUEUER_TABLEFMT: simple (default), plain, grid, pipe.\n"            \
+    "Exit status: 0 reported (also when there is nothing), 1 the database\n"             \
     "failed, 2 usage error.\n"
 
 static const char stale_help[] =
@@ -177,12 +177,17 @@ static int scan(const report_cmd *rc, int argc, char **argv, raw_opts *o)
         unsigned bit;
         const char **slot;
     } table[] = {
-        {"--limit", O_LIMIT, &o->limit},         {"-n", O_LIMIT, &o->limit},
+        {"--limit", O_LIMIT, &o->limit},
+        {"-n", O_LIMIT, &o->limit},
         {"--entrypoint", O_ENTRYPOINT, &o->entrypoint},
-        {"--status", O_STATUS, &o->status},      {"--threshold", O_THRESHOLD, &o->threshold},
-        {"--before-id", O_PAGE, &o->before},     {"--after-id", O_PAGE, &o->after},
-        {"--job-id", O_JOB, &o->job},            {"--since", O_SINCE, &o->since},
-        {"--window", O_WINDOW, &o->window},      {"--bucket", O_WINDOW, &o->bucket},
+        {"--status", O_STATUS, &o->status},
+        {"--threshold", O_THRESHOLD, &o->threshold},
+        {"--before-id", O_PAGE, &o->before},
+        {"--after-id", O_PAGE, &o->after},
+        {"--job-id", O_JOB, &o->job},
+        {"--since", O_SINCE, &o->since},
+        {"--window", O_WINDOW, &o->window},
+        {"--bucket", O_WINDOW, &o->bucket},
     };
     for (int i = 1; i < argc; i++) {
         int m = 0;
@@ -217,7 +222,8 @@ static int duration(const char *cmd, const char *opt, const char *v, double min,
 static int id_opt(const char *cmd, const char *opt, const char *v, int64_t *out)
 {
     if (v && cli_parse_id(v, out) != 0)
-        return usage(cmd, "%s '%s' is not a job id from 1 to 9223372036854775807", opt, v);
+        return usage(cmd, "%s '%s' is not a job id from 1 to 9223372036854775807", opt,
+                     v);
     return EXIT_OK;
 }
 
@@ -236,10 +242,13 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
         return usage(cmd, "--entrypoint is empty");
     p->entrypoint = o->entrypoint;
     if (o->status && pgq_job_status_parse(o->status, &st) != PGQ_OK)
-        return usage(cmd, "--status '%s' is not one of queued, picked, successful, "
-                          "exception, canceled, deleted, failed", o->status);
+        return usage(cmd,
+                     "--status '%s' is not one of queued, picked, successful, "
+                     "exception, canceled, deleted, failed",
+                     o->status);
     p->status = o->status;
-    if ((bad = duration(cmd, "--threshold", o->threshold, 0, "0 to 366d", &p->threshold_s)) ||
+    if ((bad = duration(cmd, "--threshold", o->threshold, 0, "0 to 366d",
+                        &p->threshold_s)) ||
         (bad = duration(cmd, "--since", o->since, 1, "1s to 366d", &p->window_s)) ||
         (bad = duration(cmd, "--window", o->window, 1, "1s to 366d", &p->window_s)) ||
         (bad = duration(cmd, "--bucket", o->bucket, 1, "1s to 366d", &p->bucket_s)) ||
@@ -254,7 +263,8 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
     if ((rc->opts & O_SINCE) && !o->since && !o->job && (o->entrypoint || o->status))
         p->window_s = 86400;
     if (rc->opts & O_WINDOW) {
-        double window = o->window ? p->window_s : 3600, bucket = o->bucket ? p->bucket_s : 60;
+        double window = o->window ? p->window_s : 3600,
+               bucket = o->bucket ? p->bucket_s : 60;
         if (window / bucket > 10000)
             return usage(cmd, "--window / --bucket is %.0f buckets; at most 10000",
                          window / bucket);
@@ -272,7 +282,8 @@ static void next_page_hint(const report_cmd *rc, const raw_opts *o, const pgq_re
         printf("(searched the last 24h; --since 7d searches further back)\n");
     if (!(rc->opts & O_PAGE) || n == 0 || (int)n < (limit ? limit : 25))
         return;
-    printf("next page: pgq %s --before-id %s ...\n", rc->name, pgq_report_value(r, n - 1, 0));
+    printf("next page: pgq %s --before-id %s ...\n", rc->name,
+           pgq_report_value(r, n - 1, 0));
 }
 
 static int run_report(const report_cmd *rc, int argc, char **argv, cli_globals *g)
@@ -318,11 +329,35 @@ static int report_main(int argc, char **argv, cli_globals *g)
     return usage(argv[0], "not a report");
 }
 
-int cmd_stale(int argc, char **argv, cli_globals *g) { return report_main(argc, argv, g); }
-int cmd_workers(int argc, char **argv, cli_globals *g) { return report_main(argc, argv, g); }
-int cmd_backlog(int argc, char **argv, cli_globals *g) { return report_main(argc, argv, g); }
-int cmd_size(int argc, char **argv, cli_globals *g) { return report_main(argc, argv, g); }
-int cmd_throughput(int argc, char **argv, cli_globals *g) { return report_main(argc, argv, g); }
-int cmd_log(int argc, char **argv, cli_globals *g) { return report_main(argc, argv, g); }
-int cmd_jobs(int argc, char **argv, cli_globals *g) { return report_main(argc, argv, g); }
-int cmd_tables(int argc, char **argv, cli_globals *g) { return report_main(argc, argv, g); }
+int cmd_stale(int argc, char **argv, cli_globals *g)
+{
+    return report_main(argc, argv, g);
+}
+int cmd_workers(int argc, char **argv, cli_globals *g)
+{
+    return report_main(argc, argv, g);
+}
+int cmd_backlog(int argc, char **argv, cli_globals *g)
+{
+    return report_main(argc, argv, g);
+}
+int cmd_size(int argc, char **argv, cli_globals *g)
+{
+    return report_main(argc, argv, g);
+}
+int cmd_throughput(int argc, char **argv, cli_globals *g)
+{
+    return report_main(argc, argv, g);
+}
+int cmd_log(int argc, char **argv, cli_globals *g)
+{
+    return report_main(argc, argv, g);
+}
+int cmd_jobs(int argc, char **argv, cli_globals *g)
+{
+    return report_main(argc, argv, g);
+}
+int cmd_tables(int argc, char **argv, cli_globals *g)
+{
+    return report_main(argc, argv, g);
+}

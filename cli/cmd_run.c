@@ -14,8 +14,10 @@
 #include <time.h>
 
 #include "cli.h"
+#include "worker_metrics.h"
 #include "exec_guard.h"
 #include "exec_handler.h"
+#include "run_schedule.h"
 
 static const char help[] =
     "Usage: pgq run [OPTIONS] [PLUGIN.so] [-- PLUGIN-ARGS...]\n"
@@ -51,6 +53,11 @@ static const char help[] =
     "  --shutdown-grace DUR      time running jobs get after SIGTERM (30s)\n"
     "  --max-takeovers N         hold a job as failed after its workers died\n"
     "                            N times (3)\n\n"
+    "Schedules (repeatable; once per fire across every worker):\n"
+    "  --schedule EP=CRON        run EP's handler at each fire of CRON (5 cron\n"
+    "                            fields, or 6 with seconds last; UTC); the\n"
+    "                            payload is JSON with schedule_id, fire_time\n"
+    "  --schedule-enqueue EP=CRON  enqueue a job for EP at each fire instead\n\n"
     "Per entrypoint (repeatable):\n"
     "  --hold EP                 final failures stay as `failed` for review\n"
     "  --concurrency-limit EP=N  at most N running at once, fleet-wide\n"
@@ -60,6 +67,11 @@ static const char help[] =
     "  --backoff INITIAL[,MAX]   retry delays of --max-attempts entrypoints:\n"
     "                            INITIAL doubling up to MAX (1s,5m); INITIAL\n"
     "                            above MAX is refused\n\n"
+    "Metrics:\n"
+    "  --metrics ADDR:PORT       serve this worker's counters at /metrics\n"
+    "                            (Prometheus text: jobs by outcome, handler\n"
+    "                            duration and claim latency histograms,\n"
+    "                            reconnects); e.g. 127.0.0.1:9464\n\n"
     "Supervision (PgQueuer's options):\n"
     "  --restart-on-failure      when the worker fails (cannot connect at\n"
     "                            start, schema missing, listener lost with the\n"
@@ -103,9 +115,11 @@ typedef struct run_args {
     bool backoff_set;
     long long tasks; /* --max-concurrent-tasks; -1: not given */
     bool json;
+    const char *metrics; /* --metrics ADDR:PORT */
     bool restart;         /* --restart-on-failure */
     double restart_delay; /* --restart-delay, seconds */
     pgq_worker_opts wopts;
+    run_schedules sched;
 } run_args;
 
 /* ---- Logging ---------------------------------------------------------------- */
@@ -440,6 +454,23 @@ static int opt_format(run_args *ra, const char *o, const char *v)
     return 0;
 }
 
+static int opt_schedule(run_args *ra, const char *o, const char *v)
+{
+    return run_schedule_add(&ra->sched, o, v, false);
+}
+static int opt_schedule_enqueue(run_args *ra, const char *o, const char *v)
+{
+    return run_schedule_add(&ra->sched, o, v, true);
+}
+static int opt_metrics(run_args *ra, const char *o, const char *v)
+{
+    if (web_worker_metrics_check(v) != 0)
+        return bad("%s: '%s' is not ADDR:PORT with an IP address and a port from 0 to 65535",
+                   o, v);
+    ra->metrics = v;
+    return 0;
+}
+
 typedef int (*opt_fn)(run_args *ra, const char *opt, const char *value);
 
 static const struct {
@@ -464,7 +495,10 @@ static const struct {
     {"--backoff", opt_backoff},
     {"--log-level", opt_level},
     {"--log-format", opt_format},
+    {"--metrics", opt_metrics},
     {"--restart-delay", opt_restart_delay},
+    {"--schedule", opt_schedule},
+    {"--schedule-enqueue", opt_schedule_enqueue},
 };
 
 /* --name VALUE or --name=VALUE: 1 when argv[*i] was a value option (and
@@ -746,10 +780,20 @@ static int run_once(run_args *ra, cli_globals *g, bool *ran)
         code = register_execs(w, ra);
     if (code == EXIT_OK)
         code = apply_overrides(w, ra);
+    if (code == EXIT_OK)
+        code = run_schedule_apply(w, &ra->sched);
+    char err[256];
+    void *metrics = NULL;
+    if (code == EXIT_OK && ra->metrics &&
+        !(metrics = web_worker_metrics_start(ra->metrics, w, err, sizeof err))) {
+        cli_error("run: %s", err);
+        code = EXIT_FAILED;
+    }
     if (code == EXIT_OK) {
         *ran = true;
         code = run_worker(w);
     }
+    web_worker_metrics_stop(metrics);
     running = NULL;
     pgq_worker_free(w);
     return code;
@@ -766,5 +810,6 @@ int cmd_run(int argc, char **argv, cli_globals *g)
         free((char *)ra.execs[i].entrypoint);
     free(ra.execs);
     free(ra.ovr);
+    run_schedule_free(&ra.sched);
     return code;
 }

@@ -34,6 +34,9 @@ static const cli_command commands[] = {
     {"jobs", cmd_jobs, "browse the queue: --status, --entrypoint, paging"},
     {"tables", cmd_tables, "tables: persistence, estimated rows, size"},
     {"run", cmd_run, "run a worker: PLUGIN.so | --exec EP=COMMAND"},
+    {"schedules", cmd_schedules, "list or remove cron schedules; --next CRON"},
+    {"wait", cmd_wait, "wait until jobs finish: ID... [--timeout D]"},
+    {"web", cmd_web, "operator console, /metrics, /healthz over HTTP"},
     {"local", cmd_local, "private PostgreSQL: start|stop|status|env"},
 };
 

@@ -31,8 +31,10 @@ int cli_tablefmt_from_env(const char *cmd, cli_tablefmt *out)
             return 0;
         }
     }
-    fprintf(stderr, "pgq %s: PGQUEUER_TABLEFMT '%s' is not one of simple, plain, "
-                    "grid, pipe\n", cmd, v);
+    fprintf(stderr,
+            "pgq %s: PGQUEUER_TABLEFMT '%s' is not one of simple, plain, "
+            "grid, pipe\n",
+            cmd, v);
     return -1;
 }
 
@@ -46,8 +48,7 @@ static size_t columns(const char *s)
 }
 
 /* The text shown for a cell: times without the T, fraction and Z. */
-static const char *shown(const pgq_report *r, size_t row, size_t col, char *buf,
-                         size_t n)
+static const char *shown(const pgq_report *r, size_t row, size_t col, char *buf, size_t n)
 {
     const char *v = pgq_report_value(r, row, col);
     if (!v)

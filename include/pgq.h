@@ -18,6 +18,7 @@
 #ifndef PGQ_H
 #define PGQ_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,7 @@ enum {
     PGQ_ENOTFOUND = -9,   /* no such job or object */
     PGQ_ESTATE = -10,     /* the object is not in a state allowing this */
     PGQ_ESTOPPED = -11,   /* a worker was stopped */
+    PGQ_ETIMEDOUT = -12,  /* a wait ran out of time */
 };
 
 /* The library's own version string, e.g. "0.1.0": PGQ_VERSION of the build
@@ -467,6 +469,68 @@ PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
                                        const pgq_list_failed_opts *opts,
                                        pgq_failed_set *out);
 
+/* ---- Console and metrics reads ----------------------------------------- */
+
+/* One page of held jobs, newest id first: those of `entrypoint` (NULL: all)
+ * with an id below before_id (0: from the newest), at most limit (1 to
+ * 10000). The fields of pgq_list_failed_jobs with sizes_only: payload is
+ * NULL and payload_len its length. It walks the primary key, so a page
+ * costs the rows passed over, not the size of the queue. */
+PGQ_NODISCARD int pgq_list_failed_page(pgq_client *c, const char *entrypoint,
+                                       int64_t before_id, int limit,
+                                       pgq_failed_set *out);
+
+typedef struct pgq_overview_row {
+    char *entrypoint;
+    pgq_job_status status;
+    int64_t count;
+    double oldest_created; /* epoch seconds of the group's oldest row */
+} pgq_overview_row;
+
+typedef struct pgq_overview {
+    pgq_overview_row *rows; /* by entrypoint, then status */
+    size_t count;
+    int64_t workers;        /* distinct queue managers holding picked jobs */
+    double now;             /* the server's clock, epoch seconds */
+} pgq_overview;
+void pgq_overview_free(pgq_overview *o);
+
+/* Counts of the queue table by entrypoint and status with each group's
+ * oldest row, in one pass over the table. */
+PGQ_NODISCARD int pgq_queue_overview(pgq_client *c, pgq_overview *out);
+
+/* Log rows by entrypoint and status since the log began or was pruned
+ * (priority is 0 in every row), from the statistics roll-up plus the rows
+ * not yet rolled up: cheap on a log of millions. */
+PGQ_NODISCARD int pgq_log_totals(pgq_client *c, pgq_count_row **rows, size_t *n);
+
+/* ---- Waiting for jobs to finish ------------------------------------------ */
+
+/* Called once per id when it is settled (see pgq_jobs_wait). */
+typedef void (*pgq_wait_fn)(void *ud, const pgq_id_outcome *o);
+
+typedef struct pgq_wait_opts {
+    double timeout;       /* seconds; <= 0: no limit */
+    double poll_interval; /* seconds between looks without a notification
+                             (a job held as failed sends none); 0: 1 */
+    bool no_listen;       /* poll only */
+    pgq_wait_fn on_final; /* may be NULL */
+    void *ud;
+    const volatile sig_atomic_t *stop; /* non-zero: return PGQ_ESTOPPED */
+} pgq_wait_opts;
+
+/* Waits until every job is settled: its latest log status is successful,
+ * exception, canceled, deleted, or failed (held for an operator: settled but
+ * not succeeded); result PGQ_ID_DONE with that status. An id without any log
+ * row is settled as PGQ_ID_NOT_FOUND. Wakes on the queue's notifications
+ * (LISTEN on c, undone before returning) and polls as a fallback; each look
+ * is one indexed statement for all unsettled ids. On PGQ_ETIMEDOUT or
+ * PGQ_ESTOPPED the outcomes are still filled in: the unsettled ids have
+ * result PGQ_ID_WRONG_STATUS and their current status. Outcomes are in
+ * ascending id order, one per distinct id; free with pgq_id_outcomes_free. */
+PGQ_NODISCARD int pgq_jobs_wait(pgq_client *c, const int64_t *ids, size_t n,
+                                const pgq_wait_opts *opts, pgq_id_outcome **out,
+                                size_t *n_out);
 /* ---- Reports (read-only views for operators) -----------------------------
  *
  * One generic result for every operator view, so that the CLI (`pgq stale`,
@@ -678,6 +742,93 @@ const char *pgq_worker_id(const pgq_worker *w);
 /* Last error message of the worker, e.g. after pgq_worker_run failed. */
 const char *pgq_worker_errmsg(const pgq_worker *w);
 void pgq_worker_free(pgq_worker *w);
+
+/* ---- Cron expressions and schedules (docs/scheduler.md) ------------------
+ *
+ * Expressions have croniter's meaning (PgQueuer's scheduler computes the
+ * same rows' next_run with croniter): 5 fields (minute hour day-of-month
+ * month day-of-week) or 6 with seconds last; lists, ranges, steps, month
+ * and weekday names, L (last day of month), NAME#N and lN (Nth / last
+ * weekday), the @yearly ... @hourly aliases. Times are UTC. */
+typedef struct pgq_cron pgq_cron;
+
+/* Parses expression; on PGQ_EINVAL err (one line) names the bad field.
+ * Free *out with pgq_cron_free(). */
+PGQ_NODISCARD int pgq_cron_parse(const char *expression, pgq_cron **out, char *err,
+                                 size_t errlen);
+/* The normalised text PgQueuer stores (lower case, alias expanded, fields
+ * joined by one space). Owned by c. */
+const char *pgq_cron_text(const pgq_cron *c);
+/* The first fire time strictly after `after` (Unix seconds); PGQ_ENOTFOUND
+ * when none comes within 50 years (e.g. "0 0 31 2 *"). */
+PGQ_NODISCARD int pgq_cron_next(const pgq_cron *c, int64_t after, int64_t *next);
+void pgq_cron_free(pgq_cron *c);
+
+typedef enum pgq_schedule_mode {
+    PGQ_SCHEDULE_RUN = 0, /* call the entrypoint's handler in the worker */
+    PGQ_SCHEDULE_ENQUEUE, /* enqueue a job for the entrypoint instead */
+} pgq_schedule_mode;
+
+typedef struct pgq_schedule_opts {
+    pgq_schedule_mode mode;
+    int32_t priority; /* of the enqueued jobs */
+} pgq_schedule_opts;
+
+/* Runs entrypoint at every fire of expression, once per fire across every
+ * worker (and PgQueuer scheduler) registered for the same pair. The
+ * handler gets a job with id 0 and a JSON payload {"schedule_id",
+ * "expression", "entrypoint", "fire_time", "takeover"}; an enqueued job
+ * gets the same payload. Before pgq_worker_run only. PGQ_EINVAL for a bad
+ * or never-firing expression, PGQ_ENOTFOUND when mode is RUN and no
+ * handler is registered for entrypoint, PGQ_EEXISTS for a pair given
+ * twice; err (one line) says which. */
+PGQ_NODISCARD int pgq_worker_schedule(pgq_worker *w, const char *entrypoint,
+                                      const char *expression,
+                                      const pgq_schedule_opts *opts, char *err,
+                                      size_t errlen);
+
+/* One row of pgqueuer_schedules; times in epoch seconds, last_run 0 when
+ * it never ran. */
+typedef struct pgq_schedule_row {
+    int64_t id;
+    char *expression;
+    char *entrypoint;
+    pgq_job_status status; /* queued, or picked while running */
+    double heartbeat, created, updated, next_run, last_run;
+} pgq_schedule_row;
+void pgq_schedule_rows_free(pgq_schedule_row *rows, size_t n);
+
+/* Every schedule, soonest next run first. */
+PGQ_NODISCARD int pgq_schedule_list(pgq_client *c, pgq_schedule_row **rows, size_t *n);
+/* Deletes the schedules with these ids or entrypoints; *removed may be
+ * NULL. Workers still running them stop claiming them (no row). */
+PGQ_NODISCARD int pgq_schedule_remove(pgq_client *c, const int64_t *ids, size_t n_ids,
+                                      const char *const *entrypoints, size_t n_eps,
+                                      uint64_t *removed);
+
+/* Counters of a running worker, for metrics. Histogram buckets are not
+ * cumulative: bucket i counts observations above bound i-1 and at most
+ * bound i (pgq_stats_bucket_bound); the last bucket has no upper bound. */
+#define PGQ_STATS_BUCKETS 14
+typedef struct pgq_worker_stats {
+    uint64_t outcomes[7];     /* runs by how they ended, indexed by status:
+                                 SUCCESSFUL, EXCEPTION, FAILED (held),
+                                 CANCELED (while running), QUEUED (retried) */
+    uint64_t handler_count;   /* handler runs timed */
+    double handler_seconds;   /* their total duration */
+    uint64_t handler_buckets[PGQ_STATS_BUCKETS];
+    uint64_t claim_count;     /* claim statements that succeeded */
+    double claim_seconds;     /* their total round-trip time */
+    uint64_t claim_buckets[PGQ_STATS_BUCKETS];
+    uint64_t reconnects;      /* times the worker got its connection back */
+} pgq_worker_stats;
+
+/* The upper bound in seconds of histogram bucket i (INFINITY for the last,
+ * NaN past it). */
+double pgq_stats_bucket_bound(size_t i);
+/* A snapshot of w's counters since pgq_worker_new; callable from any
+ * thread while the worker runs (each counter is read atomically). */
+void pgq_worker_stats_get(const pgq_worker *w, pgq_worker_stats *out);
 
 /* A plug-in loaded by `pgq run PLUGIN.so` exports this symbol. */
 #define PGQ_PLUGIN_SETUP_SYMBOL "pgq_plugin_setup"

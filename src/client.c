@@ -32,8 +32,17 @@ static const char *const stmt_sql[PGQ__STMT_COUNT] = {
     [PGQ__BULK] = pgq__sql_bulk,
     [PGQ__CLAIM_LOCK] = pgq__sql_claim_lock,
     [PGQ__COMPLETE_OK] = pgq__sql_complete_ok,
+    [PGQ__OVERVIEW] = pgq__sql_overview,
+    [PGQ__LOG_TOTALS] = pgq__sql_log_totals,
+    [PGQ__FAILED_PAGE] = pgq__sql_failed_page,
     [PGQ__STATS_FOLD] = pgq__sql_stats_fold,
     [PGQ__ENQUEUE_UPDATE_PRIORITY] = pgq__sql_enqueue_update_priority,
+    [PGQ__SCHED_REGISTER] = pgq__sql_schedule_register,
+    [PGQ__SCHED_CLAIM] = pgq__sql_schedule_claim,
+    [PGQ__SCHED_HEARTBEAT] = pgq__sql_schedule_heartbeat,
+    [PGQ__SCHED_DONE] = pgq__sql_schedule_done,
+    [PGQ__SCHED_LIST] = pgq__sql_schedule_list,
+    [PGQ__SCHED_REMOVE] = pgq__sql_schedule_remove,
 };
 
 static char empty[] = "";

@@ -20,6 +20,7 @@ static const struct {
     {PGQ_ENOTFOUND, "PGQ_ENOTFOUND", "not found"},
     {PGQ_ESTATE, "PGQ_ESTATE", "not in a state that allows this"},
     {PGQ_ESTOPPED, "PGQ_ESTOPPED", "stopped"},
+    {PGQ_ETIMEDOUT, "PGQ_ETIMEDOUT", "timed out"},
 };
 
 const char *pgq_strerror(int code)

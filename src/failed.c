@@ -178,7 +178,7 @@ static int col_dup(const PGresult *r, int row, const char *name, const char **ds
 
 /* The job columns are converted by the shared job-set code; the failure
  * columns are added here. The job structs move into the failed set. */
-static int failed_from_result(const PGresult *r, bool sizes_only, pgq_failed_set *out)
+int pgq__failed_from_result(const PGresult *r, bool sizes_only, pgq_failed_set *out)
 {
     pgq_job_set jobs;
     int rc = pgq__jobs_from_result(r, &jobs);
@@ -227,7 +227,7 @@ int pgq_list_failed_jobs(pgq_client *c, const pgq_list_failed_opts *opts,
                              o->newest_first ? "t" : "f", o->sizes_only ? "t" : "f"};
     int rc;
     PGresult *r = pgq__exec(c, PGQ__LIST_FAILED, 4, values, NULL, NULL, &rc);
-    if (r && (rc = failed_from_result(r, o->sizes_only, out)) != PGQ_OK)
+    if (r && (rc = pgq__failed_from_result(r, o->sizes_only, out)) != PGQ_OK)
         rc = pgq__fail(c, rc, "list failed: cannot decode the result");
     PQclear(r);
     return rc;

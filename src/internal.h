@@ -96,8 +96,17 @@ typedef enum pgq__stmt {
     PGQ__BULK,
     PGQ__CLAIM_LOCK,
     PGQ__COMPLETE_OK,
+    PGQ__OVERVIEW,
+    PGQ__LOG_TOTALS,
+    PGQ__FAILED_PAGE,
     PGQ__STATS_FOLD,
     PGQ__ENQUEUE_UPDATE_PRIORITY,
+    PGQ__SCHED_REGISTER,
+    PGQ__SCHED_CLAIM,
+    PGQ__SCHED_HEARTBEAT,
+    PGQ__SCHED_DONE,
+    PGQ__SCHED_LIST,
+    PGQ__SCHED_REMOVE,
     PGQ__STMT_COUNT
 } pgq__stmt;
 
@@ -183,6 +192,9 @@ int pgq__heartbeat_ex(pgq_client *c, const char *queue_manager_id, const int64_t
                       size_t n, pgq__beat *beat);
 
 /* ---- Result conversion --------------------------------------------------- */
+
+/* Converts rows shaped as list_failed.sql's into a failed set (failed.c). */
+int pgq__failed_from_result(const PGresult *r, bool sizes_only, pgq_failed_set *out);
 
 /* Converts rows of a job-shaped result (columns named as in the queue table;
  * timestamps as epoch seconds) into a job set. */

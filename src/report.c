@@ -30,10 +30,17 @@ static const struct kind {
     {"backlog", pgq__sql_report_backlog, "tidnn", 0},
     {"size", pgq__sql_report_size, "itit", 0},
     {"throughput", pgq__sql_report_throughput, "dnttin", 0},
-    {"log", pgq__sql_report_log, "iditit" "jb", 25},
+    {"log", pgq__sql_report_log,
+     "iditit"
+     "jb",
+     25},
     {"jobs", pgq__sql_report_jobs, "iitddddtttiij", 25},
     {"tables", pgq__sql_report_tables, "ttiiiit", 0},
-    {"schedules", pgq__sql_report_schedules, "itt" "ddddd" "t", 0},
+    {"schedules", pgq__sql_report_schedules,
+     "itt"
+     "ddddd"
+     "t",
+     0},
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])
@@ -84,14 +91,16 @@ static int validate(pgq_client *c, const struct kind *k, const pgq_report_params
         return pgq__fail(c, PGQ_EINVAL, "threshold_s is not from 0 to %.0f seconds",
                          MAX_SECONDS);
     if (p->after_id < 0 || p->before_id < 0 || p->job_id < 0)
-        return pgq__fail(c, PGQ_EINVAL, "after_id, before_id and job_id must not be "
-                                        "negative");
+        return pgq__fail(c, PGQ_EINVAL,
+                         "after_id, before_id and job_id must not be "
+                         "negative");
     if (p->entrypoint && !*p->entrypoint)
         return pgq__fail(c, PGQ_EINVAL, "entrypoint is empty");
     if (p->status && pgq_job_status_parse(p->status, &st) != PGQ_OK)
         return pgq__fail(c, PGQ_EINVAL,
                          "status '%s' is not one of queued, picked, successful, "
-                         "exception, canceled, deleted, failed", p->status);
+                         "exception, canceled, deleted, failed",
+                         p->status);
     if (!(p->window_s >= 0 && p->window_s <= MAX_SECONDS))
         return pgq__fail(c, PGQ_EINVAL, "window_s is not from 0 to %.0f seconds",
                          MAX_SECONDS);
@@ -104,7 +113,8 @@ static int validate(pgq_client *c, const struct kind *k, const pgq_report_params
         if (bucket < 1 || window / bucket > MAX_BUCKETS)
             return pgq__fail(c, PGQ_EINVAL,
                              "bucket_s must be at least 1 second and window_s at "
-                             "most %d buckets", MAX_BUCKETS);
+                             "most %d buckets",
+                             MAX_BUCKETS);
     }
     return PGQ_OK;
 }
@@ -193,8 +203,14 @@ void pgq_report_free(pgq_report *r)
     free(r);
 }
 
-size_t pgq_report_rows(const pgq_report *r) { return r ? r->rows : 0; }
-size_t pgq_report_cols(const pgq_report *r) { return r ? r->cols : 0; }
+size_t pgq_report_rows(const pgq_report *r)
+{
+    return r ? r->rows : 0;
+}
+size_t pgq_report_cols(const pgq_report *r)
+{
+    return r ? r->cols : 0;
+}
 
 const char *pgq_report_colname(const pgq_report *r, size_t col)
 {
@@ -206,12 +222,18 @@ pgq_report_type pgq_report_coltype(const pgq_report *r, size_t col)
     if (!r || col >= r->cols)
         return PGQ_REPORT_TEXT;
     switch (r->kind->types[col]) {
-    case 'i': return PGQ_REPORT_INT;
-    case 'n': return PGQ_REPORT_NUMBER;
-    case 'd': return PGQ_REPORT_TIME;
-    case 'j': return PGQ_REPORT_JSON;
-    case 'b': return PGQ_REPORT_BOOL;
-    default: return PGQ_REPORT_TEXT;
+    case 'i':
+        return PGQ_REPORT_INT;
+    case 'n':
+        return PGQ_REPORT_NUMBER;
+    case 'd':
+        return PGQ_REPORT_TIME;
+    case 'j':
+        return PGQ_REPORT_JSON;
+    case 'b':
+        return PGQ_REPORT_BOOL;
+    default:
+        return PGQ_REPORT_TEXT;
     }
 }
 
@@ -223,8 +245,7 @@ int pgq_report_is_numeric(const pgq_report *r, size_t col)
 
 const char *pgq_report_value(const pgq_report *r, size_t row, size_t col)
 {
-    if (!r || row >= r->rows || col >= r->cols ||
-        PQgetisnull(r->res, (int)row, (int)col))
+    if (!r || row >= r->rows || col >= r->cols || PQgetisnull(r->res, (int)row, (int)col))
         return NULL;
     const char *v = PQgetvalue(r->res, (int)row, (int)col);
     if (r->kind->types[col] == 'b')

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "worker.h"
+#include "scheduler/scheduler.h"
 
 static int make_id(char *out, size_t n)
 {
@@ -307,10 +308,13 @@ int pgq_worker_run(pgq_worker *w)
     rc = pgq__rec_start(&w->rec, &w->cfg, w->core);
     if (rc == PGQ_OK)
         rc = pgq__pool_start(w->core, w->opts.threads);
+    if (rc == PGQ_OK)
+        rc = pgq__sched_start(w);
     if (rc == PGQ_OK) {
         log_start(w);
         pgq__wloop(w);
         rc = w->fatal != PGQ_OK ? w->fatal : w->stop_rc;
+        pgq__sched_stop(w);
     } else {
         run_fail(w, rc, "cannot start the handler threads");
     }
@@ -337,6 +341,7 @@ void pgq_worker_stop(pgq_worker *w, bool immediate)
     char b = 's';
     ssize_t n = write(w->core->wake_fd, &b, 1);
     (void)n;
+    pgq__sched_wake(w->sched);
 }
 
 const char *pgq_worker_id(const pgq_worker *w)
@@ -365,6 +370,7 @@ void pgq_worker_free(pgq_worker *w)
     free(w->held);
     free(w->release.v);
     free(w->ceps);
+    pgq__sched_free(w->sched);
     pgq_client_free(w->db);
     pgq_client_free(w->lsn);
     if (w->wake_r >= 0)

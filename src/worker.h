@@ -77,6 +77,21 @@ typedef struct pgq__wthread {
     bool busy; /* under core->mu: running a handler */
 } pgq__wthread;
 
+/* The counters behind pgq_worker_stats_get (worker_stats.c); atomics,
+ * so any thread may add and read without the core's mutex. */
+typedef struct pgq__whist {
+    atomic_uint_fast64_t n, micros, buckets[PGQ_STATS_BUCKETS];
+} pgq__whist;
+
+typedef struct pgq__wstats {
+    atomic_uint_fast64_t outcomes[7];
+    pgq__whist handler, claim;
+    atomic_uint_fast64_t reconnects;
+} pgq__wstats;
+
+/* Adds one observation of `seconds` to h. */
+void pgq__whist_add(pgq__whist *h, double seconds);
+
 typedef struct pgq__wcore {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -103,6 +118,7 @@ typedef struct pgq__wcore {
     pgq__wep *eps;
     size_t n_eps;
     char id[40]; /* queue_manager_id, uuid text */
+    pgq__wstats stats;
 } pgq__wcore;
 
 /* ---- worker_log.c -------------------------------------------------------- */
@@ -258,6 +274,7 @@ struct pgq_worker {
     uint64_t n_ok, n_failed, n_retried;
     double fold_at;       /* next statistics fold (about every 30 s) */
     uint64_t folded_upto; /* n_ok + n_failed + n_retried at the last fold */
+    struct pgq__sched *sched; /* cron schedules (src/scheduler/), or NULL */
 };
 
 /* Opens both connections (w->db, w->lsn); on failure w->errmsg says why. */

@@ -201,6 +201,7 @@ static void reconnect(pgq_worker *w, double now)
         w->reconnect_at = now + w->reconnect_delay;
         return;
     }
+    atomic_fetch_add(&w->core->stats.reconnects, 1);
     pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
               "reconnected to the database after %.1fs (%d attempt(s))",
               now - w->down_since, w->reconnects);
@@ -632,7 +633,10 @@ static int claim(pgq_worker *w, double now)
     };
     pgq_job_set set = {0};
     double sent = pgq__boottime();
+    double t0 = pgq__mono();
     int rc = pgq_claim(w->db, w->ceps, w->core->n_eps, &co, &set);
+    if (rc == PGQ_OK)
+        pgq__whist_add(&w->core->stats.claim, pgq__mono() - t0);
     if (rc != PGQ_OK) {
         pgq_job_set_free(&set);
         failed(w, now, rc, w->db, "claiming jobs");

@@ -160,6 +160,7 @@ static void ensure_error(pgq_job_ctx *ctx, int rc)
 
 static void set_outcome(pgq_job_ctx *ctx, pgq_job_status st, double delay)
 {
+    atomic_fetch_add(&ctx->core->stats.outcomes[st], 1);
     ctx->outcome.job_id = ctx->job.id;
     ctx->outcome.status = st;
     ctx->outcome.retry_delay = delay;
@@ -235,6 +236,7 @@ static void run_job(pgq_job_ctx *ctx)
     double t0 = now_mono();
     int rc = ctx->ep->handler(&ctx->job, ctx);
     double ms = (now_mono() - t0) * 1000;
+    pgq__whist_add(&ctx->core->stats.handler, ms / 1000);
     if (atomic_load(&ctx->cancelled)) {
         /* Recorded as canceled: on a PgQueuer 2.3 table this releases the
          * row, its slot and its dedupe key; on older ones the cancel has

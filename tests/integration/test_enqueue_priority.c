@@ -23,9 +23,11 @@ TEST(conflict_raises_the_priority_and_returns_the_existing_id)
     int64_t first = enqueue(c, "k", 1);
     CHECK(first > 0);
     CHECK_INT(enqueue(c, "k", 5), first);
-    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)first), 5);
+    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)first),
+              5);
     CHECK_INT(enqueue(c, "k", 2), first); /* lower: kept at 5 */
-    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)first), 5);
+    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)first),
+              5);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log"), 1);
     pgq_client_free(c);
@@ -45,10 +47,12 @@ TEST(batch_mixes_new_and_existing_positions)
     CHECK_OK(c, pgq_enqueue(c, jobs, 3, PGQ_CONFLICT_UPDATE_PRIORITY, ids));
     CHECK(ids[0] > held && ids[2] > held && ids[0] != ids[2]);
     CHECK_INT(ids[1], held);
-    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)held), 9);
+    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)held),
+              9);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 3);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld",
-                      (long long)held), 1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer_log WHERE job_id = %lld", (long long)held),
+        1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log"), 3);
     pgq_client_free(c);
 }
@@ -57,16 +61,20 @@ TEST(running_jobs_conflict_held_ones_do_not)
 {
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
-    int64_t run = tdb_int("INSERT INTO pgqueuer (priority, status, entrypoint, dedupe_key, "
-                          "queue_manager_id) VALUES (2, 'picked', 'mail', 'r', "
-                          "gen_random_uuid()) RETURNING id");
-    int64_t failed = tdb_int("INSERT INTO pgqueuer (priority, status, entrypoint, "
-                             "dedupe_key) VALUES (2, 'failed', 'mail', 'f') RETURNING id");
+    int64_t run =
+        tdb_int("INSERT INTO pgqueuer (priority, status, entrypoint, dedupe_key, "
+                "queue_manager_id) VALUES (2, 'picked', 'mail', 'r', "
+                "gen_random_uuid()) RETURNING id");
+    int64_t failed =
+        tdb_int("INSERT INTO pgqueuer (priority, status, entrypoint, "
+                "dedupe_key) VALUES (2, 'failed', 'mail', 'f') RETURNING id");
     CHECK_INT(enqueue(c, "r", 7), run);
-    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)run), 7);
+    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)run),
+              7);
     int64_t fresh = enqueue(c, "f", 7);
     CHECK(fresh != failed && fresh > 0);
-    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)failed), 2);
+    CHECK_INT(tdb_int("SELECT priority FROM pgqueuer WHERE id = %lld", (long long)failed),
+              2);
     pgq_client_free(c);
 }
 

@@ -97,7 +97,8 @@ TEST(stale_and_workers)
              "heartbeat) VALUES (1, 'picked', 'mail', '%s', now() - interval '1 hour'), "
              "(2, 'picked', 'sms', '%s', now() - interval '10 minutes'), "
              "(3, 'picked', 'sms', '%s', now()), (0, 'queued', 'mail', NULL, now() - "
-             "interval '2 hours')", a, a, b);
+             "interval '2 hours')",
+             a, a, b);
     pgq_client *c = tdb_client(NULL);
     pgq_report *r = fetch(c, "stale", NULL);
     CHECK_INT(pgq_report_rows(r), 2);
@@ -194,9 +195,10 @@ TEST(jobs_and_log_page_by_id)
              "SELECT g, 0, CASE WHEN g %% 10 = 0 THEN 'failed' ELSE 'queued' END::"
              "pgqueuer_status, CASE WHEN g %% 2 = 0 THEN 'even' ELSE 'odd' END, 'abc' "
              "FROM generate_series(1, 60) g");
-    tdb_exec("INSERT INTO pgqueuer_log (id, job_id, status, priority, entrypoint, "
-             "traceback) SELECT g, g / 2, 'successful', 0, 'mail', CASE WHEN g = 40 "
-             "THEN '{\"exception_type\": \"E\"}'::jsonb END FROM generate_series(1, 60) g");
+    tdb_exec(
+        "INSERT INTO pgqueuer_log (id, job_id, status, priority, entrypoint, "
+        "traceback) SELECT g, g / 2, 'successful', 0, 'mail', CASE WHEN g = 40 "
+        "THEN '{\"exception_type\": \"E\"}'::jsonb END FROM generate_series(1, 60) g");
     pgq_client *c = tdb_client(NULL);
     pgq_report_params p;
     pgq_report_params_init(&p);
@@ -339,7 +341,8 @@ TEST(json_escapes_text_and_embeds_json)
     CHECKF(v, "not JSON (%s): %s", err.text, text);
     CHECK_INT(json_array_size(v), 1);
     json_t *row = json_array_get(v, 0);
-    CHECK_STR(json_string_value(json_object_get(row, "entrypoint")), "a\"b\\c\n\x01" "d");
+    CHECK_STR(json_string_value(json_object_get(row, "entrypoint")), "a\"b\\c\n\x01"
+                                                                     "d");
     CHECK_INT(json_integer_value(json_object_get(row, "job_id")), 7);
     CHECK_INT(json_integer_value(json_object_get(row, "priority")), 3);
     CHECK(json_is_false(json_object_get(row, "aggregated")));

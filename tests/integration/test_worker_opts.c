@@ -41,9 +41,9 @@ TEST(the_cap_is_at_least_two_batches)
               PGQ_EINVAL);
     CHECK_INT(new_rc((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 10}),
               PGQ_OK);
-    CHECK_INT(new_rc((pgq_worker_opts){.batch_size = 5,
-                                       .max_concurrent_tasks = PGQ_UNLIMITED}),
-              PGQ_OK);
+    CHECK_INT(
+        new_rc((pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = PGQ_UNLIMITED}),
+        PGQ_OK);
     CHECK_INT(new_rc((pgq_worker_opts){.max_concurrent_tasks = -2}), PGQ_EINVAL);
     CHECK_INT(new_rc((pgq_worker_opts){.threads = 4097}), PGQ_EINVAL);
 }
@@ -63,7 +63,8 @@ TEST(defaults_of_the_cap_and_the_threads)
     pgq_worker_free(w);
     /* More threads than the cap could never run: cut to it. */
     CHECK_INT(pgq_worker_new(&w, NULL,
-                             &(pgq_worker_opts){.batch_size = 5, .max_concurrent_tasks = 10,
+                             &(pgq_worker_opts){.batch_size = 5,
+                                                .max_concurrent_tasks = 10,
                                                 .threads = 64}),
               PGQ_OK);
     CHECK_INT(w->opts.threads, 10);
@@ -79,17 +80,18 @@ TEST(entrypoint_ranges_at_registration)
         {.retry_timer = 3000000.0 * 86400},
         {.requests_per_second = 1e-13},
         {.requests_per_second = 2e9},
-        {.backoff_initial = 600},                    /* above the default max (300) */
+        {.backoff_initial = 600}, /* above the default max (300) */
         {.backoff_initial = 10, .backoff_max = 5},
         {.backoff_multiplier = 0.5},
         {.max_attempts = -1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECKF(pgq_worker_register(w, "x", noop, &bad[i]) == PGQ_EINVAL, "case %zu", i);
-    CHECK_INT(pgq_worker_register(
-                  w, "x", noop,
-                  &(pgq_entrypoint_opts){.retry_timer = 1, .requests_per_second = 1e-9,
-                                         .backoff_initial = 600, .backoff_max = 900}),
+    CHECK_INT(pgq_worker_register(w, "x", noop,
+                                  &(pgq_entrypoint_opts){.retry_timer = 1,
+                                                         .requests_per_second = 1e-9,
+                                                         .backoff_initial = 600,
+                                                         .backoff_max = 900}),
               PGQ_OK);
     pgq_worker_free(w);
 }
@@ -132,8 +134,8 @@ TEST(the_claim_refuses_what_postgresql_cannot_represent)
     pgq_claim_entrypoint old = {.entrypoint = "x", .retry_timer = 3e11};
     CHECK_INT(pgq_claim(c, &old, 1, &co, &set), PGQ_EINVAL);
     pgq_job_set_free(&set);
-    pgq_claim_entrypoint ok = {.entrypoint = "x", .retry_timer = 1e8,
-                               .requests_per_second = 1e-9};
+    pgq_claim_entrypoint ok = {
+        .entrypoint = "x", .retry_timer = 1e8, .requests_per_second = 1e-9};
     CHECK_OK(c, pgq_claim(c, &ok, 1, &co, &set));
     pgq_job_set_free(&set);
     pgq_client_free(c);

@@ -283,6 +283,11 @@ TEST(sigkill_jobs_are_taken_over)
         10, "SELECT count(*) >= 50 FROM pgqueuer_log WHERE status = 'successful'"));
     kill(victim, SIGKILL);
     CHECK_INT(reap(victim, 10, NULL), 100 + SIGKILL);
+    /* A COMMIT of outcomes sent just before the kill still completes: count
+     * the orphans once the dead worker's backends are gone (no other
+     * worker runs yet). */
+    CHECK(wait_sql(30, "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = "
+                       "current_database() AND application_name LIKE 'pgq worker%'"));
     long long orphans = tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'");
     CHECK(orphans > 0);
     pid_t survivor = spawn_worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN,
