@@ -283,6 +283,19 @@ int pgq__wconnect(pgq_worker *w);
 void pgq__wloop(pgq_worker *w);
 /* Seconds on the monotonic clock. */
 double pgq__mono(void);
+
+/* Seconds an immediate stop waits for cancelled handlers before abandoning
+ * them, and the final phase for outcomes and hand-backs to be recorded. */
+#define ABANDON_WAIT 1.0
+#define FINAL_WAIT 5.0
+/* Bookkeeping the loop (worker_loop.c) and the stop phases (worker_stop.c)
+ * share: an id appended to a list (-1 on oom), a held job dropped from
+ * w->held, a job handed back to the queue (its id in w->release). */
+int pgq__wids_add(pgq__ids *ids, int64_t id);
+void pgq__wheld_remove(pgq_worker *w, pgq_job_ctx *ctx);
+void pgq__wgive_back(pgq_worker *w, pgq_job_ctx *ctx);
+/* Moves the stop through its phases (worker_stop.c); once per turn. */
+void pgq__wadvance_stop(pgq_worker *w, double now);
 /* Seconds on a clock that also runs while the machine is suspended
  * (CLOCK_BOOTTIME): what other workers' view of a heartbeat's age follows. */
 double pgq__boottime(void);

@@ -46,8 +46,6 @@
 #define LIMITED_MIN 0.01
 #define LIMITED_MAX 0.5
 #define RECHECK_DELAY 0.02
-#define ABANDON_WAIT 1.0
-#define FINAL_WAIT 5.0
 #define OUTCOMES_PER_STATEMENT 1000
 #define OUTCOMES_DELAY 0.0015 /* longest wait for more outcomes to record */
 /* A claimed job may start without another look at the database until
@@ -66,7 +64,7 @@ double pgq__mono(void)
 
 /* ---- Bookkeeping of held jobs ------------------------------------------------ */
 
-static int ids_add(pgq__ids *ids, int64_t id)
+int pgq__wids_add(pgq__ids *ids, int64_t id)
 {
     if (ids->n == ids->cap) {
         size_t cap = ids->cap ? ids->cap * 2 : 64;
@@ -95,7 +93,7 @@ static int held_add(pgq_worker *w, pgq_job_ctx *ctx)
     return PGQ_OK;
 }
 
-static void held_remove(pgq_worker *w, pgq_job_ctx *ctx)
+void pgq__wheld_remove(pgq_worker *w, pgq_job_ctx *ctx)
 {
     size_t i = ctx->held_index;
     w->held[i] = w->held[--w->n_held];
@@ -105,15 +103,15 @@ static void held_remove(pgq_worker *w, pgq_job_ctx *ctx)
 /* The job is resolved (or handed back, or gone): forget and free it. */
 static void finalize(pgq_worker *w, pgq_job_ctx *ctx)
 {
-    held_remove(w, ctx);
+    pgq__wheld_remove(w, ctx);
     pgq__ctx_free(ctx);
 }
 
 /* Hands a job back at the next opportunity; if even that memory is
  * missing, the job is taken over after its retry_timer. */
-static void give_back(pgq_worker *w, pgq_job_ctx *ctx)
+void pgq__wgive_back(pgq_worker *w, pgq_job_ctx *ctx)
 {
-    (void)ids_add(&w->release, ctx->job.id);
+    (void)pgq__wids_add(&w->release, ctx->job.id);
     finalize(w, ctx);
 }
 
@@ -235,7 +233,7 @@ static void collect_done(pgq_worker *w, double now)
         if (ctx->skipped) {
             finalize(w, ctx);
         } else if (ctx->interrupted) {
-            give_back(w, ctx);
+            pgq__wgive_back(w, ctx);
         } else {
             count(w, &ctx->outcome);
             if (!w->n_pending)
@@ -554,7 +552,7 @@ static void take_claimed(pgq_worker *w, pgq_job_set *set, double now, double sen
         const pgq__wep *ep = find_ep(w, set->jobs[i].entrypoint);
         pgq_job_ctx *ctx = ep && batch ? pgq__ctx_new(w->core, ep, &set->jobs[i]) : NULL;
         if (!ctx || held_add(w, ctx) != PGQ_OK) {
-            (void)ids_add(&w->release, set->jobs[i].id);
+            (void)pgq__wids_add(&w->release, set->jobs[i].id);
             pgq__ctx_free(ctx);
             continue;
         }
@@ -662,100 +660,6 @@ static int claim(pgq_worker *w, double now)
     return plan_idle(w, now);
 }
 
-/* ---- Stopping ------------------------------------------------------------------ */
-
-/* Hands back every job no thread has started. */
-static size_t give_back_unstarted(pgq_worker *w)
-{
-    pgq_job_ctx *ctx = pgq__pool_take_ready(w->core);
-    size_t n = 0;
-    while (ctx) {
-        pgq_job_ctx *next = ctx->next;
-        w->n_active--;
-        give_back(w, ctx);
-        ctx = next;
-        n++;
-    }
-    return n;
-}
-
-static void enter_graceful(pgq_worker *w, double now)
-{
-    size_t n = give_back_unstarted(w);
-    w->phase = PGQ__W_GRACEFUL;
-    w->deadline = now + w->opts.shutdown_grace;
-    pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
-              "stopping: %zu unstarted job(s) handed back, waiting up to %.3gs "
-              "for %zu running",
-              n, w->opts.shutdown_grace, w->n_active);
-}
-
-static void enter_immediate(pgq_worker *w, double now)
-{
-    atomic_store(&w->core->immediate, true);
-    size_t n = give_back_unstarted(w);
-    w->phase = PGQ__W_IMMEDIATE;
-    w->deadline = now + ABANDON_WAIT;
-    pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL,
-              "stopping now: cancelling %zu running job(s), %zu unstarted handed back",
-              w->n_active, n);
-}
-
-/* Handlers that ignored the cancellation are left to their threads (the
- * core frees their contexts); their jobs go back to the queue. */
-static void abandon_running(pgq_worker *w)
-{
-    pgq__pool_abandon(w->core, w->held, w->n_held);
-    for (size_t i = 0; i < w->n_held;) {
-        pgq_job_ctx *ctx = w->held[i];
-        if (!ctx->abandoned) { /* only this thread sets it */
-            i++;
-            continue;
-        }
-        pgq__wlog(w->core, PGQ_LOG_WARN, ctx->job.id, ctx->job.entrypoint,
-                  "abandoned its running handler; the job goes back to the queue");
-        (void)ids_add(&w->release, ctx->job.id);
-        held_remove(w, ctx);
-        w->n_active--;
-    }
-}
-
-static void advance_stop(pgq_worker *w, double now)
-{
-    int stops = atomic_load(&w->stops);
-    if (stops >= 1 && w->phase == PGQ__W_RUN)
-        enter_graceful(w, now);
-    if ((stops >= 2 || w->fatal != PGQ_OK) && w->phase < PGQ__W_IMMEDIATE)
-        enter_immediate(w, now);
-    if (w->phase == PGQ__W_GRACEFUL && w->n_active > 0 && now >= w->deadline) {
-        pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL, "shutdown grace of %.3gs is over",
-                  w->opts.shutdown_grace);
-        enter_immediate(w, now);
-    }
-    if (w->phase == PGQ__W_IMMEDIATE && w->n_active > 0 && now >= w->deadline)
-        abandon_running(w);
-    if ((w->phase == PGQ__W_GRACEFUL || w->phase == PGQ__W_IMMEDIATE) &&
-        w->n_active == 0) {
-        w->phase = PGQ__W_FINAL;
-        w->deadline = now + FINAL_WAIT;
-    }
-    if (w->phase != PGQ__W_FINAL || w->n_active)
-        return;
-    if (!w->n_pending && !w->n_recording && !w->release.n) {
-        w->phase = PGQ__W_DONE;
-    } else if (now >= w->deadline) {
-        snprintf(w->errmsg, sizeof w->errmsg,
-                 "stopped without recording %zu outcome(s) and handing back %zu "
-                 "job(s): the database is unreachable; other workers take them "
-                 "over after their retry_timer",
-                 w->n_pending + w->n_recording, w->release.n);
-        pgq__wlog(w->core, PGQ_LOG_ERROR, 0, NULL, "%s", w->errmsg);
-        if (w->fatal == PGQ_OK)
-            w->fatal = PGQ_ECONNECT;
-        w->phase = PGQ__W_DONE;
-    }
-}
-
 /* ---- Notifications ------------------------------------------------------------- */
 
 static void cancel_held(pgq_worker *w, const pgq__wake *wake)
@@ -800,7 +704,7 @@ static void tick(pgq_worker *w)
     double now = pgq__mono();
     collect_done(w, now);
     collect_recorded(w, now);
-    advance_stop(w, now);
+    pgq__wadvance_stop(w, now);
     /* The recorder has its own connection: outcomes go on while the loop's
      * is down, and never wait for a claim. */
     submit_outcomes(w, now);
@@ -813,7 +717,7 @@ static void tick(pgq_worker *w)
     if (hand_back(w, now) != PGQ_OK || heartbeat(w, now) != PGQ_OK)
         return;
     fold_stats(w, now);
-    advance_stop(w, pgq__mono());
+    pgq__wadvance_stop(w, pgq__mono());
 }
 
 /* Seconds until the next thing the loop must do by itself. Statements wait
