@@ -11,8 +11,11 @@
 #include "harness.h"
 
 /* An operation returning a status: PGQ_EINVAL for the NULL handle. */
-#define EINVAL_CASE(name, call)                                               \
-    TEST(name) { CHECK_INT(call, PGQ_EINVAL); }
+#define EINVAL_CASE(name, call)                                                          \
+    TEST(name)                                                                           \
+    {                                                                                    \
+        CHECK_INT(call, PGQ_EINVAL);                                                     \
+    }
 
 static const int64_t ids[] = {1, 2};
 static const char *const eps[] = {"ep"};
