@@ -7,9 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "exec_guard.h"
 #include "run_options.h"
 #include "worker_metrics.h"
-#include "exec_guard.h"
 
 /* ---- Option parsing ------------------------------------------------------------ */
 
@@ -43,7 +43,7 @@ static int parse_dur_min(const char *opt, const char *v, double min, bool zero_o
         return run_bad("%s: '%s' is not a duration (like 250ms, 30s, 5m, 1h)", opt, v);
     if (*out >= PGQ_SECONDS_MAX || *out < min || (!zero_ok && *out <= 0))
         return run_bad("%s: '%s' is out of range (%s%gs to below %.0fs)", opt, v,
-                   min > 0 || zero_ok ? "" : "above ", min, PGQ_SECONDS_MAX);
+                       min > 0 || zero_ok ? "" : "above ", min, PGQ_SECONDS_MAX);
     return 0;
 }
 
@@ -90,8 +90,8 @@ static int override_value(override *o, const char *val)
         if (cli_parse_number(val, &o->value) != 0 ||
             !(o->value >= PGQ_RATE_MIN && o->value <= PGQ_RATE_MAX))
             return run_bad("%s: '%s' is not a decimal number of jobs per second from "
-                       "0.000000001 to 1000000000",
-                       o->option, val);
+                           "0.000000001 to 1000000000",
+                           o->option, val);
         return 0;
     case OVR_TIMER:
         return parse_dur_min(o->option, val, PGQ_HEARTBEAT_MIN, false, &o->value);
@@ -162,8 +162,8 @@ static int opt_backoff(run_args *ra, const char *opt, const char *v)
      * without a word. */
     if (!comma && ra->backoff_initial > 300)
         return run_bad("--backoff: INITIAL (%s) is above the default MAX of 5m; give "
-                   "INITIAL,MAX",
-                   first);
+                       "INITIAL,MAX",
+                       first);
     ra->backoff_set = true;
     return 0;
 }
@@ -190,8 +190,8 @@ static int opt_tasks(run_args *ra, const char *o, const char *v)
 {
     /* Checked against the batch size once every option is read. */
     if (cli_parse_int(v, 0, 10000000, &ra->tasks) != 0)
-        return run_bad("%s: expected 0 (no cap) or a whole number up to 10000000, got '%s'",
-                   o, v);
+        return run_bad(
+            "%s: expected 0 (no cap) or a whole number up to 10000000, got '%s'", o, v);
     return 0;
 }
 static int opt_threads(run_args *ra, const char *o, const char *v)
@@ -246,8 +246,8 @@ static int opt_level(run_args *ra, const char *o, const char *v)
             ra->wopts.log_level = levels[i].level;
             return 0;
         }
-    return run_bad("%s: '%s' is not debug, info, warn (warning) or error, in any case",
-               o, v);
+    return run_bad("%s: '%s' is not debug, info, warn (warning) or error, in any case", o,
+                   v);
 }
 
 static int opt_restart_delay(run_args *ra, const char *o, const char *v)
@@ -276,8 +276,9 @@ static int opt_schedule_enqueue(run_args *ra, const char *o, const char *v)
 static int opt_metrics(run_args *ra, const char *o, const char *v)
 {
     if (web_worker_metrics_check(v) != 0)
-        return run_bad("%s: '%s' is not ADDR:PORT with an IP address and a port from 0 to 65535",
-                   o, v);
+        return run_bad(
+            "%s: '%s' is not ADDR:PORT with an IP address and a port from 0 to 65535", o,
+            v);
     ra->metrics = v;
     return 0;
 }
@@ -340,8 +341,8 @@ static int check_tasks(run_args *ra)
     }
     if (ra->tasks < 2 * batch)
         return run_bad("--max-concurrent-tasks: %lld is below twice the batch size (2 x "
-                   "%lld = %lld); give at least that, or 0 for no cap",
-                   ra->tasks, batch, 2 * batch);
+                       "%lld = %lld); give at least that, or 0 for no cap",
+                       ra->tasks, batch, 2 * batch);
     ra->wopts.max_concurrent_tasks = (int)ra->tasks;
     return 0;
 }
@@ -393,8 +394,8 @@ int run_parse_args(run_args *ra, int argc, char **argv)
             continue;
         if (ra->plugin)
             return run_bad("more than one plug-in: '%s' and '%s' (plug-in arguments go "
-                       "after --)",
-                       ra->plugin, a);
+                           "after --)",
+                           ra->plugin, a);
         ra->plugin = a;
     }
     return check_args(ra);

@@ -31,7 +31,7 @@ typedef struct run_args {
     bool backoff_set;
     long long tasks; /* --max-concurrent-tasks; -1: not given */
     bool json;
-    const char *metrics; /* --metrics ADDR:PORT */
+    const char *metrics;  /* --metrics ADDR:PORT */
     bool restart;         /* --restart-on-failure */
     double restart_delay; /* --restart-delay, seconds */
     pgq_worker_opts wopts;
