@@ -9,9 +9,17 @@ dest=$(mktemp -d)
 trap 'rm -rf "$dest" "$T_OUT" "$T_ERR"' EXIT
 expect_exit 0 "meson install --destdir" meson install -C "$PGQ_BUILD" --no-rebuild --quiet --destdir "$dest"
 
-prefix=$(meson introspect "$PGQ_BUILD" --buildoptions | python3 -c '
+opt() { # the build's value of a meson option
+    meson introspect "$PGQ_BUILD" --buildoptions | python3 -c '
 import json, sys
-print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == sys.argv[1]))' "$1"
+}
+prefix=$(opt prefix)
+# A program on a sanitized library must be built with the same sanitizer
+# (the ASan lane runs this test too).
+san=$(opt b_sanitize)
+sanflags=()
+[ "$san" != none ] && sanflags=(-fsanitize="$san")
 root=$dest$prefix
 libdir=$(dirname "$(find "$root" -name 'libpgq.so' | head -1)")
 version=$("$PGQ_ROOT/tools/version.sh")
@@ -29,12 +37,20 @@ check_match "the unit stops with SIGTERM and waits past the default 30s grace" \
 check_match "the unit runs the installed binary" \
     "$(cat "$root/lib/systemd/system/pgq-worker@.service")" "ExecStart=$prefix/bin/pgq run"
 
-# Exported functions = functions declared in pgq.h (a declaration is a
-# pgq_ name followed by "(" at the start of a declaration, not a call in a
-# comment or macro).
-declared=$(sed -e 's#/\*.*\*/##' "$PGQ_ROOT/include/pgq.h" | tr '\n' ' ' | sed 's/;/;\n/g' |
-    grep -v '^ *#' | grep -v 'typedef' |
-    grep -oE '[*[:space:]]pgq_[a-z0-9_]+[[:space:]]*\(' | grep -oE 'pgq_[a-z0-9_]+' | sort -u)
+# Exported functions = functions declared in pgq.h: comments, preprocessor
+# lines and typedefs removed, a pgq_ name followed by "(" is a declaration.
+declared=$(python3 - "$PGQ_ROOT/include/pgq.h" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+text = re.sub(r"(?m)^\s*#(?:.*\\\n)*.*$", " ", text)
+names = set()
+for decl in text.split(";"):
+    if "typedef" not in decl:
+        names.update(re.findall(r"\b(pgq_[a-z0-9_]+)\s*\(", decl))
+print("\n".join(sorted(names)))
+PY
+)
 exported=$(nm -D --defined-only "$libdir/libpgq.so.$version" | awk '$2 ~ /^[TDBR]$/ {print $3}' | sort -u)
 check_eq "libpgq.so exports exactly the functions pgq.h declares" \
     "$(diff <(echo "$declared") <(echo "$exported"))" ""
@@ -45,9 +61,10 @@ check_eq "no internal pgq__ symbol is exported" "$(echo "$exported" | grep -c '^
 pc() { PKG_CONFIG_PATH=$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest pkg-config "$@"; }
 check_eq "pkg-config --modversion pgq" "$(pc --modversion pgq)" "$version"
 expect_exit 0 "examples/producer.c builds with pkg-config's flags" \
-    cc -Wall -Werror "$PGQ_ROOT/examples/producer.c" $(pc --cflags --libs pgq) -o "$dest/producer"
+    cc -Wall -Werror "${sanflags[@]}" "$PGQ_ROOT/examples/producer.c" $(pc --cflags --libs pgq) \
+    -o "$dest/producer"
 expect_exit 0 "the plug-in example builds with pkg-config's flags" \
-    cc -Wall -Werror -shared -fPIC "$PGQ_ROOT/examples/plugin_example.c" $(pc --cflags pgq) \
+    cc -Wall -Werror "${sanflags[@]}" -shared -fPIC "$PGQ_ROOT/examples/plugin_example.c" $(pc --cflags pgq) \
     -o "$dest/plugin_example.so"
 "$PGQ" install >/dev/null 2>&1 || true
 expect_exit 0 "the program runs on the installed library" \
