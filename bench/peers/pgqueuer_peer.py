@@ -44,6 +44,7 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(a.benchmark_py))))
     spec = importlib.util.spec_from_file_location("pgqueuer_benchmark", a.benchmark_py)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up
     spec.loader.exec_module(mod)
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "result.json")
