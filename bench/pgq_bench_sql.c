@@ -37,7 +37,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof templates / sizeof templates[0]; i++) {
         if (strcmp(argv[1], templates[i].name) != 0)
             continue;
-        char *sql = pgq__render(&names, templates[i].tmpl);
+        /* The lines of a table in the shape pgq installs (PgQueuer 2.3). */
+        char *variant = pgq__shape_filter(
+            templates[i].tmpl, PGQ__SHAPE_KNOWN | PGQ__SHAPE_SLOT | PGQ__SHAPE_CANCEL);
+        char *sql = variant ? pgq__render(&names, variant) : NULL;
+        free(variant);
         if (!sql)
             return 1;
         fputs(sql, stdout);

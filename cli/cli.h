@@ -12,7 +12,7 @@
 
 #include "pgq.h"
 
-/* Exit codes (SPEC 7). */
+/* Exit codes (docs/design.md §7). */
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 /* Global options, parsed before the command name. */

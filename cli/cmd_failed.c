@@ -1,4 +1,4 @@
-/* cmd_failed.c: the held-job commands of the seed (SPEC 6): list-failed
+/* cmd_failed.c: the held-job commands of the seed (docs/design.md §6): list-failed
  * (alias failed), requeue-failed (alias requeue) and mark-failed.
  *
  * Every argument is checked before connecting, so a bad option or job-id

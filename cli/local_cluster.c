@@ -86,9 +86,9 @@ static bool reachable_by(const char *path, uid_t uid, gid_t gid)
     for (;;) {
         struct stat st;
         if (stat(tmp, &st) == 0) {
-            bool ok = st.st_uid == uid ? (st.st_mode & S_IXUSR)
-                    : st.st_gid == gid ? (st.st_mode & S_IXGRP)
-                                       : (st.st_mode & S_IXOTH);
+            bool ok = st.st_uid == uid   ? (st.st_mode & S_IXUSR)
+                      : st.st_gid == gid ? (st.st_mode & S_IXGRP)
+                                         : (st.st_mode & S_IXOTH);
             if (!ok)
                 return false;
         }
@@ -274,7 +274,8 @@ static int own_root(const local_cluster *lc)
     int rc = -1;
     if (fstat(fd, &st) != 0)
         cli_error("cannot examine %s: %s", lc->root, strerror(errno));
-    else if (st.st_uid != lc->server_uid && !(st.st_uid == geteuid() && lfs_dir_empty(fd)))
+    else if (st.st_uid != lc->server_uid &&
+             !(st.st_uid == geteuid() && lfs_dir_empty(fd)))
         cli_error("refusing %s: it belongs to user %u and is not an empty folder\n"
                   "hint: choose a new folder with --dir",
                   lc->root, (unsigned)st.st_uid);
@@ -290,9 +291,17 @@ static int own_root(const local_cluster *lc)
 
 static int initdb(const local_cluster *lc)
 {
-    char *args[] = {"-D", (char *)lc->data, "-U", LOCAL_USER, "--auth-local=peer",
-                    "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C",
-                    "--no-instructions", NULL};
+    char *args[] = {"-D",
+                    (char *)lc->data,
+                    "-U",
+                    LOCAL_USER,
+                    "--auth-local=peer",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-instructions",
+                    NULL};
     if (run_as_server(lc, "initdb", args, false) != 0) {
         cli_error("initdb into %s failed (see the messages above)", lc->data);
         return -1;
@@ -344,8 +353,9 @@ int local_start(local_cluster *lc, bool fast, bool quiet)
     link_state_dir(lc);
     if (local_write_conf(lc, fast) != 0)
         return -1;
-    char *args[] = {"start", "-w", "-t", "60", "-D", (char *)lc->data,
-                    "-l", (char *)lc->logfile, NULL};
+    char *args[] = {
+        "start", "-w", "-t", "60", "-D", (char *)lc->data, "-l", (char *)lc->logfile,
+        NULL};
     if (run_as_server(lc, "pg_ctl", args, false) != 0) {
         cli_error("the local PostgreSQL did not start; its log is %s", lc->logfile);
         return -1;

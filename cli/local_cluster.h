@@ -10,16 +10,16 @@
 #define LOCAL_USER "postgres"
 
 typedef struct local_cluster {
-    char dir[PATH_MAX];     /* the state folder the user named */
-    char root[PATH_MAX];    /* where data and socket live (dir, or a fallback
-                               the server user can reach when run as root) */
-    char data[PATH_MAX];    /* PGDATA */
-    char socket[PATH_MAX];  /* unix socket directory; "" while none exists */
-    char bindir[PATH_MAX];  /* initdb, pg_ctl */
+    char dir[PATH_MAX];    /* the state folder the user named */
+    char root[PATH_MAX];   /* where data and socket live (dir, or a fallback
+                              the server user can reach when run as root) */
+    char data[PATH_MAX];   /* PGDATA */
+    char socket[PATH_MAX]; /* unix socket directory; "" while none exists */
+    char bindir[PATH_MAX]; /* initdb, pg_ctl */
     char logfile[PATH_MAX];
-    bool as_root;           /* invoked as root: the server runs as postgres */
-    bool socket_in_root;    /* the socket lives in root (a short path), else
-                               in a private folder made with mkdtemp in /tmp */
+    bool as_root;        /* invoked as root: the server runs as postgres */
+    bool socket_in_root; /* the socket lives in root (a short path), else
+                            in a private folder made with mkdtemp in /tmp */
     unsigned server_uid, server_gid;
 } local_cluster;
 

@@ -28,7 +28,10 @@ int local_conf_quote_dir(const char *path, char *out, size_t n)
     for (const char *p = open; *p && k < n; p++)
         out[k++] = *p;
     for (const char *s = path; *s; s++) {
-        const char *rep = *s == '\'' ? "''" : *s == '\\' ? "\\\\" : *s == '"' ? "\"\"" : NULL;
+        const char *rep = *s == '\''   ? "''"
+                          : *s == '\\' ? "\\\\"
+                          : *s == '"'  ? "\"\""
+                                       : NULL;
         char one[2] = {*s, '\0'};
         for (const char *p = rep ? rep : one; *p; p++) {
             if (k >= n)
@@ -97,8 +100,9 @@ static int write_conf(void *arg)
 static int build_ident(const local_cluster *lc, char *out, size_t n)
 {
     uid_t uids[] = {0, (uid_t)lc->server_uid, geteuid()};
-    int k = snprintf(out, n, "# Written by 'pgq local start' at every start.\n"
-                             "# MAPNAME OS-USER  DATABASE-USER\n");
+    int k = snprintf(out, n,
+                     "# Written by 'pgq local start' at every start.\n"
+                     "# MAPNAME OS-USER  DATABASE-USER\n");
     for (size_t i = 0; i < sizeof uids / sizeof uids[0]; i++) {
         char name[300];
         if ((i > 0 && uids[i] == uids[0]) || (i > 1 && uids[i] == uids[1]))

@@ -39,8 +39,8 @@ static bool safe_socket_dir(const local_cluster *lc, const char *path)
               (*p >= '0' && *p <= '9')))
             return false;
     struct stat st;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-           st.st_uid == lc->server_uid && (st.st_mode & 077) == 0;
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == lc->server_uid &&
+           (st.st_mode & 077) == 0;
 }
 
 void local_socket_find(local_cluster *lc)

@@ -46,9 +46,9 @@
 #include "pgq.h"
 
 typedef struct example {
-    int record_fd;   /* -1: no recording */
-    long fail_every; /* 0: never */
-    long sleep_ms;   /* work time of hello and the named entrypoints */
+    int record_fd;     /* -1: no recording */
+    long fail_every;   /* 0: never */
+    long sleep_ms;     /* work time of hello and the named entrypoints */
     long block_every;  /* 0: never */
     const char *until; /* the file whose existence releases held jobs */
     int blocked_fd;    /* -1: no log of held jobs */

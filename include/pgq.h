@@ -158,7 +158,7 @@ pgq_pgconn *pgq_client_conn(pgq_client *c);
 /* The NOTIFY channel name for this configuration. Owned by the client. */
 const char *pgq_client_channel(const pgq_client *c);
 
-/* ---- Schema management (SPEC section 3) -------------------------------- */
+/* ---- Schema management (docs/design.md §3) -------------------------------- */
 
 typedef enum pgq_durability {
     PGQ_DURABLE = 0,  /* all tables logged */
@@ -420,7 +420,7 @@ void pgq_log_entries_free(pgq_log_entry *rows, size_t n);
 PGQ_NODISCARD int pgq_job_log(pgq_client *c, int64_t job_id,
                               pgq_log_entry **rows, size_t *n);
 
-/* ---- Failed jobs (the seed, SPEC section 6) ------------------------------ */
+/* ---- Failed jobs (the seed, docs/design.md §6) ------------------------------ */
 
 /* queued or picked jobs become failed with queue_manager_id NULL and a
  * `failed` log row whose record says reason (NULL: "marked failed by hand").
@@ -621,7 +621,7 @@ const char *pgq_report_value(const pgq_report *r, size_t row, size_t col);
  * free() it. */
 PGQ_NODISCARD int pgq_report_json(const pgq_report *r, char **out);
 
-/* ---- Worker (SPEC section 5) -------------------------------------------- */
+/* ---- Worker (docs/design.md §5) -------------------------------------------- */
 
 typedef struct pgq_worker pgq_worker;
 typedef struct pgq_job_ctx pgq_job_ctx;

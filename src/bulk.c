@@ -1,5 +1,5 @@
 /*
- * bulk.c: streaming bulk enqueue (SPEC 4) for inputs of millions of jobs.
+ * bulk.c: streaming bulk enqueue (docs/design.md §4) for inputs of millions of jobs.
  *
  * Jobs go to the server in chunks. A chunk starts by reserving its ids
  * (bulk.sql), then opens a binary COPY into the queue table and streams

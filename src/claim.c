@@ -1,5 +1,5 @@
 /*
- * claim.c: claiming (dequeueing) jobs for a set of entrypoints (SPEC 4).
+ * claim.c: claiming (dequeueing) jobs for a set of entrypoints (docs/design.md §4).
  *
  * The claim is one statement (claim.sql). When an entrypoint has a global
  * concurrency limit or a fleet-wide rate, one more statement runs first in

@@ -211,7 +211,7 @@ int pgq__check(pgq_client *c, const PGresult *r)
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
     if (!r || conn_lost(c, state)) {
-        char *msg = strdup(PQerrorMessage(c->conn));
+        char *msg = pgq__mask(PQerrorMessage(c->conn), NULL);
         if (msg)
             trim_newline(msg);
         int rc = pgq__fail(c, PGQ_ECONNECT, "lost the database connection: %s",

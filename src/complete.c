@@ -1,5 +1,5 @@
 /*
- * complete.c: what a worker does with jobs it holds (SPEC 4): resolve a
+ * complete.c: what a worker does with jobs it holds (docs/design.md §4): resolve a
  * batch of outcomes, retry one job, heartbeat, and hand jobs back.
  *
  * Every statement acts only on rows still `picked` by the caller's

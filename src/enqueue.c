@@ -1,5 +1,5 @@
 /*
- * enqueue.c: inserting jobs (SPEC 4), and the job batch both pgq_enqueue
+ * enqueue.c: inserting jobs (docs/design.md §4), and the job batch both pgq_enqueue
  * and the bulk path send as parameters.
  *
  * A batch keeps one buffer per column holding a one-dimensional array in

@@ -39,7 +39,7 @@ const char *pgq_err_name(int code)
     return "PGQ_EUNKNOWN";
 }
 
-/* The order is the enum's order in the database (SPEC 3.1). */
+/* The order is the enum's order in the database (docs/design.md §3.1). */
 static const char *const status_names[] = {
     "queued", "picked", "successful", "exception", "canceled", "deleted", "failed",
 };

@@ -1,4 +1,4 @@
-/* failed.c: held jobs, the seed's feature (SPEC 6). Jobs of an entrypoint
+/* failed.c: held jobs, the seed's feature (docs/design.md §6). Jobs of an entrypoint
  * registered with mark_as_failed stay in the queue table as `failed` when
  * their handler fails for good; an operator lists them with their last
  * error, fixes the cause (or the payload) and re-queues them, or holds

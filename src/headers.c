@@ -1,4 +1,4 @@
-/* headers.c: the rule job headers follow at enqueue (SPEC 3.2): a JSON
+/* headers.c: the rule job headers follow at enqueue (docs/design.md §3.2): a JSON
  * object, or JSON null, as the jsonb column will take it. */
 #include <jansson.h>
 

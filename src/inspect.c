@@ -1,4 +1,4 @@
-/* inspect.c: the operator's operations (SPEC 4): cancel, clear, queue size,
+/* inspect.c: the operator's operations (docs/design.md §4): cancel, clear, queue size,
  * log statistics with their roll-up, job status, prune, and the reads behind
  * `pgq show`. Each is one prepared statement; the SQL is in src/sql. */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * schema.c: install, uninstall, upgrade, durability and autovacuum tuning of
- * the PgQueuer-compatible schema (SPEC section 3), and the same scripts
+ * the PgQueuer-compatible schema (docs/design.md §3), and the same scripts
  * rendered as text without a connection (`pgq sql ...`).
  *
  * Every script is a template from src/sql/. Scripts that must be atomic

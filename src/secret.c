@@ -91,12 +91,22 @@ static const char *next_secret(const char *s, const char *from, int mode,
     return NULL;
 }
 
+/* Scrubbing can change what the scanner sees (a '/' or '@' inside a
+ * quoted password shapes a URI's user information), so it repeats until
+ * nothing changes: every pass only turns bytes into '*', so it ends. */
 void pgq_dsn_scrub(char *dsn)
 {
-    const char *end, *v, *from = dsn;
-    while (dsn && (v = next_secret(dsn, from, SCAN_DSN, &end)) != NULL) {
-        memset(dsn + (v - dsn), '*', (size_t)(end - v));
-        from = end;
+    bool changed = dsn != NULL;
+    while (changed) {
+        changed = false;
+        const char *end, *v, *from = dsn;
+        while ((v = next_secret(dsn, from, SCAN_DSN, &end)) != NULL) {
+            for (char *p = dsn + (v - dsn); p < dsn + (end - dsn); p++) {
+                changed |= *p != '*';
+                *p = '*';
+            }
+            from = end;
+        }
     }
 }
 
@@ -114,7 +124,10 @@ static char *splice_mask(char *s, size_t a, size_t b)
     return out;
 }
 
-static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+static bool word_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
 
 /* Replaces each occurrence of the literal value in s. A value shorter than
  * 4 characters is only replaced where it stands alone, so a one-letter
@@ -148,7 +161,8 @@ char *pgq__mask(const char *text, const char *dsn)
         s = splice_mask(s, a, b);
         from = a + 3;
     }
-    for (const char *p = dsn; s && p && (v = next_secret(dsn, p, SCAN_DSN, &end)); p = end) {
+    for (const char *p = dsn; s && p && (v = next_secret(dsn, p, SCAN_DSN, &end));
+         p = end) {
         size_t len = (size_t)(end - v);
         char *value = strndup(v, len);
         if (!value) {

@@ -18,7 +18,8 @@ int pgq__shape(pgq_client *c)
 {
     if (c->shape & PGQ__SHAPE_KNOWN)
         return c->shape;
-    char *sql = pgq__render(&c->names,
+    char *sql = pgq__render(
+        &c->names,
         "SELECT coalesce(bool_or(attname = 'slot'), false), "
         "coalesce(bool_or(attname = 'cancel_requested'), false) FROM pg_attribute "
         "WHERE attrelid = to_regclass({LQ:pgqueuer}) AND NOT attisdropped "
@@ -47,7 +48,10 @@ static bool ends_with(const char *a, const char *z, const char *marker)
     return (size_t)(z - a) >= n && memcmp(z - n, marker, n) == 0;
 }
 
-bool pgq__shape_marked(const char *tmpl) { return strstr(tmpl, "--@") != NULL; }
+bool pgq__shape_marked(const char *tmpl)
+{
+    return strstr(tmpl, "--@") != NULL;
+}
 
 char *pgq__shape_filter(const char *tmpl, int shape)
 {

@@ -77,6 +77,17 @@ static void check_present(report *rep, const PGresult *r, int row, pgq__buf *msg
         rep->newest = false;
     if (want && !have && optional)
         return;
+    if (!want && strncmp(key, "index ", 6) == 0) {
+        /* A newer PgQueuer may add indexes pgq does not know: noted, and
+         * left alone by upgrade, but no divergence. */
+        pgq__buf_printf(msg, "note: %s is not in any PgQueuer release pgq knows (%s); "
+                             "left alone",
+                        key, have);
+        if (rep->fn && pgq__buf_cstr(msg))
+            rep->fn(rep->ud, msg->data);
+        pgq__buf_reset(msg);
+        return;
+    }
     if (want && have && since > rep->b.hi)
         pgq__buf_printf(msg, "unexpected %s in a PgQueuer %s shape (PgQueuer %d.%d added it)",
                         key, rep->b.name, since / 10, since % 10);

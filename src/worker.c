@@ -1,4 +1,4 @@
-/* worker.c: the public worker API (SPEC 5): creating a worker, registering
+/* worker.c: the public worker API (docs/design.md §5): creating a worker, registering
  * entrypoints, running it and stopping it. The loop is in worker_loop.c,
  * the handler threads in worker_pool.c. */
 #include <fcntl.h>

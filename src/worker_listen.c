@@ -1,7 +1,7 @@
 /* worker_listen.c: the wake-up path. A dedicated connection LISTENs on the
  * queue's channel; the loop polls its socket, then (as in libpq's
  * testlibpq2.c) consumes input and drains PQnotifies. Payloads are the
- * PgQueuer JSON events of SPEC 3.6; unknown keys are ignored, and unknown
+ * PgQueuer JSON events of docs/design.md §3.6; unknown keys are ignored, and unknown
  * types or malformed payloads are logged and dropped. */
 #include <jansson.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 -- bulk: reserves the ids of the next chunk of a streaming bulk enqueue
--- (SPEC 4), whose rows then travel by COPY (bulk_copy.sql). $1 int4 number
+-- (docs/design.md §4), whose rows then travel by COPY (bulk_copy.sql). $1 int4 number
 -- of jobs. Returns one row: ids int8[], one nextval of the queue's sequence
 -- per job; they ascend, since one session's nextval calls only ever grow
 -- (others may take values in between, so they need not be consecutive).

@@ -1,5 +1,5 @@
 -- bulk_copy: the two COPY statements of one chunk of a streaming bulk
--- enqueue (SPEC 4), in binary format. First the jobs, with ids reserved by
+-- enqueue (docs/design.md §4), in binary format. First the jobs, with ids reserved by
 -- bulk.sql; the statement-level trigger fires once per COPY, so workers
 -- wake. Then their `queued` log rows (created, traceback and aggregated
 -- take their defaults). COPY inserts many rows per heap page at once and

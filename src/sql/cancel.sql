@@ -1,5 +1,5 @@
 -- cancel: $1 bigint[] of job ids. Deletes the rows, logs `canceled`, and
--- sends cancellation_event notifications (SPEC 3.6), at most 300 ids each
+-- sends cancellation_event notifications (docs/design.md §3.6), at most 300 ids each
 -- so no payload nears the 8000-byte limit. Where PgQueuer 2.3's
 -- cancel_requested column exists (--@cancel lines, see shape.c), a picked
 -- job is not deleted: its row, slot and dedupe key stay, cancel_requested is

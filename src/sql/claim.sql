@@ -1,4 +1,4 @@
--- claim: pick up to $1 jobs for a set of entrypoints (SPEC 4, dequeue).
+-- claim: pick up to $1 jobs for a set of entrypoints (docs/design.md §4, dequeue).
 -- $1 int batch size, $2 text[] entrypoint, $3 float8[] retry_timer in
 -- seconds (> 0), $4 int4[] concurrency_limit (0: none), $5 float8[]
 -- requests_per_second (0: none), $6 uuid queue_manager_id, $7 int

@@ -1,4 +1,4 @@
--- complete: resolve a batch of outcomes (SPEC 4). $1 uuid queue_manager_id,
+-- complete: resolve a batch of outcomes (docs/design.md §4). $1 uuid queue_manager_id,
 -- $2 bigint[] job_id, $3 text[] status (successful, exception, canceled,
 -- failed, or queued for a retry), $4 float8[] retry_delay in seconds,
 -- $5 text[] error_type, $6 text[] error_message, $7 text[] error_detail.
@@ -22,7 +22,7 @@
 -- successful/exception/canceled delete the row; failed holds it with
 -- queue_manager_id NULL; queued puts it back after retry_delay with
 -- attempts + 1. Each resolved job gets one log row; exception, failed and
--- retry rows carry the error record of SPEC 3.3; a retry's
+-- retry rows carry the error record of docs/design.md §3.3; a retry's
 -- additional_context is PgQueuer's: attempt (the attempts before this
 -- retry), retry_delay as Python prints a timedelta (0:00:00.010000,
 -- 1 day, 2:03:04) and reason. A retry is an UPDATE,

@@ -1,4 +1,4 @@
--- durability_volatile.sql: SPEC 3.7. ALTER TABLE ... SET [UN]LOGGED rewrites
+-- durability_volatile.sql: docs/design.md §3.7. ALTER TABLE ... SET [UN]LOGGED rewrites
 -- the table and keeps its rows; schema.c runs this in one transaction.
 
 ALTER TABLE {Q:pgqueuer} SET UNLOGGED;

@@ -1,4 +1,4 @@
--- enqueue: insert a batch of jobs (SPEC 4), raising on a dedupe conflict.
+-- enqueue: insert a batch of jobs (docs/design.md §4), raising on a dedupe conflict.
 -- $1 text[] entrypoint, $2 bytea[] payload, $3 int4[] priority, $4 float8[]
 -- delay in seconds, $5 text[] dedupe_key, $6 jsonb[] headers; one element
 -- per job, sent in binary. Ids are drawn from the table's sequence before

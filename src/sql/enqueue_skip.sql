@@ -1,4 +1,4 @@
--- enqueue_skip: enqueue.sql with on-conflict `skip` (SPEC 4). Same
+-- enqueue_skip: enqueue.sql with on-conflict `skip` (docs/design.md §4). Same
 -- parameters. A job whose dedupe key is held by an active (queued or
 -- picked) job, or by an earlier job of the batch, is not inserted and not
 -- logged; its position returns id 0. Returns one row per input position,

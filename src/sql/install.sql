@@ -1,12 +1,12 @@
 -- install.sql: the newest PgQueuer shape pgq knows (2.3): the 1.3 schema of
--- SPEC section 3 plus `slot` and its unique index (1.4), the statistics
+-- docs/design.md §3 plus `slot` and its unique index (1.4), the statistics
 -- default and unique index as 1.5 spells them, the stale-scan index (1.6),
 -- the statistics index on created (2.0), `cancel_requested` and the claim
 -- index with execute_after (2.3). Names and definitions are PgQueuer's, so
 -- PostgreSQL's catalog prints them as it does for PgQueuer's own install.
 -- schema.c wraps this in one transaction, optionally preceded by CREATE
 -- SCHEMA; it replaces the DURABILITY:queue and DURABILITY:log tokens with ""
--- or "UNLOGGED " (SPEC 3.7: queue and schedules follow the first, log and
+-- or "UNLOGGED " (docs/design.md §3.7: queue and schedules follow the first, log and
 -- statistics the second), and the NOTIFY_FUNCTION token with
 -- notify_function.sql.
 

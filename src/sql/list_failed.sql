@@ -1,4 +1,4 @@
--- list_failed: the held (`failed`) jobs with their latest error (SPEC 6).
+-- list_failed: the held (`failed`) jobs with their latest error (docs/design.md §6).
 -- $1 integer limit (NULL: all), $2 text entrypoint (NULL: all), $3 boolean
 -- newest failure first, $4 boolean sizes only: the payload column is NULL
 -- and only payload_bytes says how long it is (a listing then reads no

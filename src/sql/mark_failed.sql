@@ -1,4 +1,4 @@
--- mark_failed: hold queued or picked jobs as `failed` by hand (SPEC 6).
+-- mark_failed: hold queued or picked jobs as `failed` by hand (docs/design.md §6).
 -- $1 bigint[] ids, $2 text reason (NULL: "marked failed by hand").
 -- Rows are locked in id order (so two operators never deadlock) and their
 -- current status is read from the locked version, not the snapshot: a job

@@ -1,4 +1,4 @@
--- notify_function.sql: the trigger function of SPEC 3.2, shared by
+-- notify_function.sql: the trigger function of docs/design.md §3.2, shared by
 -- install.sql and upgrade.sql (in place of their NOTIFY_FUNCTION token).
 
 -- Statement level: OLD and NEW are NULL, so UPDATE never notifies (as in

@@ -1,4 +1,4 @@
--- requeue_failed: move held (`failed`) jobs back to `queued` (SPEC 6).
+-- requeue_failed: move held (`failed`) jobs back to `queued` (docs/design.md §6).
 -- $1 bigint[] ids, or NULL to select every failed job ($2 text entrypoint,
 -- NULL: of any entrypoint); $3 boolean replace the payload with $4 bytea.
 -- Rows are locked in id order and judged on their locked (current)

@@ -1,8 +1,8 @@
--- retry: put one job picked by $1 (uuid) back to `queued` (SPEC 4).
+-- retry: put one job picked by $1 (uuid) back to `queued` (docs/design.md §4).
 -- $2 bigint job id, $3 float8 delay in seconds, $4 text reason (NULL:
 -- "retry requested"). execute_after = now() + delay, attempts + 1,
 -- queue_manager_id NULL, a `queued` log row with the retry record of
--- SPEC 3.3 (additional_context as PgQueuer writes it: attempt before the
+-- docs/design.md §3.3 (additional_context as PgQueuer writes it: attempt before the
 -- increment, retry_delay as Python prints a timedelta), and a table_changed_event (UPDATEs do not fire one). A job not
 -- picked by $1 is left alone. Returns: retried (0 or 1).
 

@@ -1,5 +1,5 @@
 -- uninstall.sql: drops every pgq/PgQueuer object, all IF EXISTS and never
--- CASCADE (SPEC 3.8), so objects of other applications that depend on ours
+-- CASCADE (docs/design.md §3.8), so objects of other applications that depend on ours
 -- make it fail rather than vanish. schema.c runs it in one transaction.
 
 DROP TRIGGER IF EXISTS {N:tg_pgqueuer_changed} ON {Q:pgqueuer};

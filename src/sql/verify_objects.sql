@@ -1,4 +1,4 @@
--- verify_objects.sql: the schema contract (SPEC section 3) beside what the
+-- verify_objects.sql: the schema contract (docs/design.md §3) beside what the
 -- catalogs hold, one row per fact: key, expected, actual, optional, since
 -- (the PgQueuer release that added it: 13, 14, 16, 20, 23), alt (another
 -- definition PgQueuer also made; alt_outdated when upgrade moves it to the

@@ -56,6 +56,8 @@ done
 # ---- A 1.6 database keeps every 1.6 object and default ------------------------------------
 fixture 1.6
 sql "CREATE INDEX pgqueuer_from_the_future ON pgqueuer (priority) WHERE status = 'picked'"
+expect_exit 0 "1.6 + unknown index: verify passes" "$PGQ" verify
+check_match "and notes the index" "$OUT" "^note: index pgqueuer_from_the_future is not in any PgQueuer release"
 expect_exit 0 "1.6 + unknown index: upgrade" "$PGQ" upgrade
 check_eq "statistics default stays 1.5's" \
     "$(sql "SELECT column_default FROM information_schema.columns WHERE table_name = 'pgqueuer_statistics' AND column_name = 'created'")" \

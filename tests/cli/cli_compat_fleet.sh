@@ -81,6 +81,9 @@ sampler=$!
     done
 ) &
 claimer=$!
+# The PgQueuer side starts first (a psql per claim is slow to start): the
+# fleet is mixed from its first job.
+for _ in $(seq 1 600); do [ -s "$TMP/python_ran" ] && break; sleep 0.05; done
 for i in 1 2; do
     "$PGQ" run --mode drain --log-level warn --batch-size 4 --concurrency-limit lim=$LIMIT \
         --exec "lim=sleep 0.03" --exec "free=true" 2>"$TMP/w$i.err" &

@@ -1,4 +1,4 @@
-# cli_failed.sh: the held-job commands, black box (SPEC 6, the seed):
+# cli_failed.sh: the held-job commands, black box (docs/design.md §6, the seed):
 # list-failed / failed, requeue-failed / requeue, mark-failed.
 . "$(dirname "$0")/../lib.sh"
 set -e

@@ -114,8 +114,8 @@ chmod +x "$TMP/handler.sh"
 exec 9>"$TMP/gate"
 flock -x 9
 
-# Batch size 1: each worker holds at most its threads' jobs plus one
-# prefetched. The workers do not inherit the gate's descriptor.
+# Batch size 1 and 4 tasks: each worker holds at most 4 jobs (at most one
+# more if it prefetched). The workers do not inherit the gate's descriptor.
 for i in 1 2; do
     dsn=$DSN; [ $i = 2 ] && dsn=$DSN2
     "$PGQ" --dsn "$dsn" run --mode drain --log-level debug --batch-size 1 \

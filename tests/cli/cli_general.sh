@@ -1,4 +1,4 @@
-# cli_general.sh: conventions every command shares (SPEC 7): help and
+# cli_general.sh: conventions every command shares (docs/design.md §7): help and
 # version, usage errors, name validation before connecting, and the message
 # for an unreachable database.
 . "$(dirname "$0")/../lib.sh"

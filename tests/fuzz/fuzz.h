@@ -18,10 +18,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                      \
-    do {                                                                      \
-        if (!(cond))                                                          \
-            fuzz_fail(__FILE__, __LINE__, #cond);                             \
+#define FUZZ_CHECK(cond)                                                                 \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            fuzz_fail(__FILE__, __LINE__, #cond);                                        \
     } while (0)
 
 static inline __attribute__((noreturn)) void fuzz_fail(const char *file, int line,

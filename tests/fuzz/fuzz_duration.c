@@ -6,11 +6,10 @@
  * documented grammar, in acceptance and in value: a bare decimal number of
  * seconds ("45", "1.5"), or one or more NUMBER UNIT pairs ("1h30m",
  * "250ms") with units ms, s, m, h, d, where NUMBER is decimal digits with
- * an optional fraction (no sign, exponent, hex, inf or nan); every number
- * and the total below 1e12 seconds, and no number so small that strtod
- * underflows. An accepted value is finite and >= 0.
+ * an optional fraction of at least one digit (no sign, exponent, hex, inf
+ * or nan) and under 64 characters; every number and the total below 1e12
+ * seconds. An accepted value is finite and >= 0.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 
@@ -29,11 +28,13 @@ static size_t number_len(const char *p)
     while (digit(p[n]))
         n++;
     if (n && p[n] == '.') {
-        n++;
+        size_t f = ++n;
         while (digit(p[n]))
             n++;
+        if (n == f)
+            return 0;
     }
-    return n;
+    return n < 64 ? n : 0;
 }
 
 static bool ref_duration(const char *s, double *out)
@@ -46,9 +47,8 @@ static bool ref_duration(const char *s, double *out)
     if (n == 0)
         return false;
     if (s[n] == '\0') {
-        errno = 0;
         double v = strtod(s, NULL);
-        if (errno != 0 || !(v < 1e12))
+        if (!(v < 1e12))
             return false;
         *out = v;
         return true;
@@ -59,9 +59,8 @@ static bool ref_duration(const char *s, double *out)
         n = number_len(p);
         if (n == 0)
             return false;
-        errno = 0;
         double v = strtod(p, NULL);
-        if (errno != 0 || !(v < 1e12))
+        if (!(v < 1e12))
             return false;
         p += n;
         size_t best = 0;

@@ -236,7 +236,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = fuzz_cstr(data, size);
     pgq_client c = {0}; /* no connection: errors are only recorded */
     pgq__batch b = {0};
-    pgq_new_job job = {.entrypoint = "ep", .payload = "x", .payload_len = 1, .headers = s};
+    pgq_new_job job = {
+        .entrypoint = "ep", .payload = "x", .payload_len = 1, .headers = s};
 
     int rc = pgq__batch_add(&c, &b, &job, 7);
     bool want = ref_headers_ok(s);

@@ -18,8 +18,7 @@
 
 static const char *event_type(json_t *root)
 {
-    return json_is_object(root) ? json_string_value(json_object_get(root, "type"))
-                                : NULL;
+    return json_is_object(root) ? json_string_value(json_object_get(root, "type")) : NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,7 +11,7 @@
 #define QM1 "11111111-1111-4111-8111-111111111111"
 #define QM2 "22222222-2222-4222-8222-222222222222"
 
-/* The exact key set of an error record (SPEC 3.3), and of its context. */
+/* The exact key set of an error record (docs/design.md §3.3), and of its context. */
 #define RECORD_KEYS                                                                      \
     "'{additional_context,exception_message,exception_type,job_id,timestamp,traceback}'"
 #define CONTEXT_KEYS "'{entrypoint,queue_manager_id}'"

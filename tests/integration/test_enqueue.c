@@ -172,11 +172,13 @@ TEST(headers_are_json)
 TEST(headers_with_big_numbers)
 {
     pgq_client *c = tdb_fresh();
-    const char *h = "{\"trace\": 123456789012345678901234567890, \"neg\": -99999999999999999999}";
+    const char *h =
+        "{\"trace\": 123456789012345678901234567890, \"neg\": -99999999999999999999}";
     pgq_new_job job = {.entrypoint = "big", .headers = h};
     int64_t id;
     CHECK_OK(c, pgq_enqueue(c, &job, 1, PGQ_CONFLICT_RAISE, &id));
-    char *v = tdb_str("SELECT headers->>'trace' FROM pgqueuer WHERE id = %lld", (long long)id);
+    char *v =
+        tdb_str("SELECT headers->>'trace' FROM pgqueuer WHERE id = %lld", (long long)id);
     CHECK_STR(v, "123456789012345678901234567890");
     free(v);
     pgq_bulk *b = NULL;

@@ -1,4 +1,4 @@
-/* test_failed.c: held jobs (SPEC 6, the seed): the worker's `failed`
+/* test_failed.c: held jobs (docs/design.md §6, the seed): the worker's `failed`
  * outcome, pgq_list_failed_jobs, pgq_requeue_failed_jobs and
  * pgq_mark_jobs_as_failed against a real PostgreSQL. */
 #include <poll.h>
@@ -219,7 +219,7 @@ static char *failed_row(int64_t id, const char *expr)
         free(v_);                                                                        \
     } while (0)
 
-/* The worker's `failed` log row carries the SPEC 3.3 record. */
+/* The worker's `failed` log row carries the docs/design.md §3.3 record. */
 TEST(failed_log_row_has_traceback_record)
 {
     pgq_client *c = fresh();

@@ -297,10 +297,11 @@ TEST(log_statistics_skips_rollup_while_locked)
     tdb_reset_schema();
     pin_base();
     log_rows(3, "mail", "successful", 5);
-    /* Another session holds the roll-up lock: no waiting, no roll-up, but
-     * the counts still include the pending log rows. */
+    /* Another session holds the roll-up lock (PgQueuer's key: the table's
+     * name as PgQueuer spells it): no waiting, no roll-up, but the counts
+     * still include the pending log rows. */
     tdb_exec("BEGIN");
-    tdb_exec("SELECT pg_advisory_xact_lock(hashtext('\"pgqueuer_statistics\"'))");
+    tdb_exec("SELECT pg_advisory_xact_lock(hashtext('pgqueuer_statistics'))");
     pgq_client *c = tdb_client(NULL);
     pgq_stat_row *rows = NULL;
     size_t n = 0;

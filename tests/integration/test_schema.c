@@ -1,6 +1,6 @@
 /*
  * test_schema.c: install, uninstall, upgrade, verify, durability, autovac and
- * SQL rendering against a real PostgreSQL. The contract of SPEC section 3 is
+ * SQL rendering against a real PostgreSQL. The contract of docs/design.md §3 is
  * written out here independently of src/sql/verify_objects.sql, so that
  * pgq_verify and the install script cannot agree on a mistake.
  */
@@ -229,7 +229,7 @@ static void expand_type(const char *def, const char *type, char *out, size_t n)
     out[o < n ? o : n - 1] = '\0';
 }
 
-/* Checks the whole SPEC 3 contract for prefix p in schema nsp (SQL
+/* Checks the whole docs/design.md §3 contract for prefix p in schema nsp (SQL
  * expression, e.g. "'public'"), with typeref the type as printed in index
  * predicates by a session whose search_path is the default. */
 static void check_contract(const char *p, const char *nsp, const char *typeref)

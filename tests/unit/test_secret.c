@@ -40,7 +40,8 @@ TEST(mask_messages)
            "in URI: \"postgresql://u:***@[::1/db\"");
     masked("invalid percent-encoded token: \"s3c%zzret\"", "postgres://u:s3c%zzret@h/db",
            "invalid percent-encoded token: \"***\"");
-    masked("bad option in \"password=abc host=h\"", NULL, "bad option in \"password=*** host=h\"");
+    masked("bad option in \"password=abc host=h\"", NULL,
+           "bad option in \"password=*** host=h\"");
     masked("password authentication failed for user \"u\"", "password=zz",
            "password authentication failed for user \"u\"");
     masked("token \"q\" quiet", "password=q", "token \"***\" quiet");
