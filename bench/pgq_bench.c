@@ -37,7 +37,7 @@ static const char usage[] =
     "  --variant V       single or bulk\n"
     "  --worker-options O  server options of the worker's sessions only,\n"
     "                    e.g. \"-c synchronous_commit=off\" (experiments)\n"
-    "  --keep            do not empty the queue first\n"
+    "  --keep            do not empty the queue first (latency: nor vacuum it)\n"
     "  --json            one JSON object per measurement\n"
     "Connection: PGDSN, PGQUEUER_DSN or the PG* variables.\n";
 

@@ -33,6 +33,10 @@ const jobs = opt("jobs", 100000);
 const batch = opt("batch", 100);
 const seconds = opt("seconds", 10);
 const warmup = opt("warmup", 2);
+// --defaults 1: the worker as installed, no options beyond the connection
+// (graphile-worker: concurrency 1, no local queue, no batched completion;
+// pg-boss: work() with its default batchSize 1 and 2 s polling).
+const defaults = opt("defaults", 0) === 1;
 
 const db = process.env.PGDATABASE || "postgres";
 const conn = {
@@ -54,7 +58,7 @@ const silentLogger = () => {
 // ---- graphile-worker -------------------------------------------------------
 async function gw() {
   const gwm = await import("graphile-worker");
-  const preset = {
+  const preset = defaults ? { worker: { connectionString: connString } } : {
     worker: {
       connectionString: connString,
       concurrentJobs: 24,
@@ -89,8 +93,8 @@ async function gw() {
       return { stop: () => runner.stop() };
     },
     pendingSql: "SELECT count(*)::int AS n FROM graphile_worker.jobs",
-    variant: "batched",
-    fetchBatch: 500, // the local queue's fetch
+    variant: defaults ? "defaults" : "batched",
+    fetchBatch: defaults ? 1 : 500, // the local queue's fetch
   };
 }
 
@@ -123,14 +127,14 @@ async function boss() {
     },
     async worker(onJob) {
       const b = await make();
-      await b.work(QUEUE, {
+      await b.work(QUEUE, defaults ? {} : {
         batchSize: 100, localConcurrency: 4, burstWhenBatchFull: true,
         pollingIntervalSeconds: 0.5,
       }, async (js) => { for (let k = 0; k < js.length; k++) onJob(); });
       return { stop: () => b.stop({ graceful: true, wait: true, timeout: 30000 }) };
     },
-    variant: "batchSize 100 x4",
-    fetchBatch: 100,
+    variant: defaults ? "defaults" : "batchSize 100 x4",
+    fetchBatch: defaults ? 1 : 100,
     pendingSql: "SELECT count(*)::int AS n FROM pgboss.job " +
       "WHERE name = 'bench' AND state IN ('created', 'retry', 'active')",
   };

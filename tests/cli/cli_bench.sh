@@ -70,4 +70,12 @@ for sys in pgq raw-sql pgq-sql; do
 done
 check_match "the 100-thread drain ran" "$OUT" '"mode": "drain", "batch": 100, .*"threads": 100'
 check_match "the replay ratio is reported" "$OUT" '"ratio": "drain pgq worker / pgq-sql'
+
+# The soak mode, one tiny round: capacity, the offered rate, one row with
+# sizes and dead tuples, and its JSON lines file.
+expect_exit 0 "bench/run --smoke --soak 1" "$PGQ_ROOT/bench/run" --smoke --here \
+    --build-dir "$PGQ_BUILD" --soak 1
+check_match "the soak prints its table" "$OUT" "min +jobs/s +p50 ms +p99 ms +queue kB"
+check_match "the soak writes one JSON line per minute" \
+    "$(cat "$PGQ_BUILD/bench-work/soak.jsonl")" '^\{"minute": 1, "offered_per_s": [0-9]+.*"log_table_kb": [0-9]+'
 done_testing
