@@ -19,20 +19,20 @@
 
 typedef struct bench_opts {
     const char *mode;
-    long jobs;          /* drain, enqueue: jobs; backlog: jobs queued */
-    int batch;          /* producer / enqueue / claim batch */
-    int worker_batch;   /* the worker's batch_size; 0: batch */
-    int threads;        /* handler threads of the worker */
-    int max_tasks;      /* the worker's max_concurrent_tasks (0: default) */
-    double seconds;     /* throughput window; latency duration */
-    double warmup;      /* throughput warm-up */
-    double rate;        /* latency: offered jobs/s */
-    int producers;      /* throughput / latency producer threads */
-    long measure;       /* backlog: jobs claimed and completed */
-    const char *variant; /* enqueue: single, bulk */
+    long jobs;                  /* drain, enqueue: jobs; backlog: jobs queued */
+    int batch;                  /* producer / enqueue / claim batch */
+    int worker_batch;           /* the worker's batch_size; 0: batch */
+    int threads;                /* handler threads of the worker */
+    int max_tasks;              /* the worker's max_concurrent_tasks (0: default) */
+    double seconds;             /* throughput window; latency duration */
+    double warmup;              /* throughput warm-up */
+    double rate;                /* latency: offered jobs/s */
+    int producers;              /* throughput / latency producer threads */
+    long measure;               /* backlog: jobs claimed and completed */
+    const char *variant;        /* enqueue: single, bulk */
     const char *worker_options; /* server options of the worker's sessions */
     bool json;
-    bool keep;          /* do not clear the queue first */
+    bool keep; /* do not clear the queue first */
     pgq_config cfg;
 } bench_opts;
 
@@ -49,11 +49,11 @@ typedef struct bench_result {
     double p50_ms, p95_ms, p99_ms, max_ms;
     long peak_rss_kb;
     int threads;
-    double client_cpu_s, server_cpu_s;  /* per 100k jobs */
-    double commits_per_100;  /* transactions committed per 100 jobs */
-    double wal_per_job;      /* WAL bytes written per job */
+    double client_cpu_s, server_cpu_s; /* per 100k jobs */
+    double commits_per_100;            /* transactions committed per 100 jobs */
+    double wal_per_job;                /* WAL bytes written per job */
     long backlog_left;
-    long queued;        /* backlog: jobs queued while measuring */
+    long queued; /* backlog: jobs queued while measuring */
     double offered_per_s;
     double enqueued_per_s;
 } bench_result;
@@ -62,8 +62,8 @@ void bench_result_init(bench_result *r, const bench_opts *o, const char *mode);
 void bench_result_print(const bench_result *r, bool json);
 
 /* ---- time ---- */
-double bench_mono(void);  /* CLOCK_MONOTONIC seconds */
-double bench_real(void);  /* CLOCK_REALTIME seconds */
+double bench_mono(void); /* CLOCK_MONOTONIC seconds */
+double bench_real(void); /* CLOCK_REALTIME seconds */
 void bench_sleep_until(double mono_deadline);
 
 /* ---- database (bench_db.c) ---- */

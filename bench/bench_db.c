@@ -164,7 +164,8 @@ void bench_wait_backends_gone(pgq_client *c, const char *app)
 {
     char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%s%%'", app);
+             "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%s%%'",
+             app);
     double deadline = bench_mono() + 10;
     while (bench_query_long(c, sql) > 0 && bench_mono() < deadline)
         usleep(10000);

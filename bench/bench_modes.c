@@ -10,7 +10,7 @@
 
 #include "bench.h"
 
-#define PER_100K(x, jobs) ((jobs) > 0 ? (x) * 100000.0 / (double)(jobs) : -1)
+#define PER_100K(x, jobs) ((jobs) > 0 ? (x)*100000.0 / (double)(jobs) : -1)
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -65,8 +65,10 @@ int bench_drain(const bench_opts *o)
     long handled = ch.sh ? bench_child_handled(&ch) : 0;
     long logged = successful_logged(c), left = bench_queue_len(c);
     if (rc != 0 || handled < o->jobs || logged != o->jobs || left != 0) {
-        fprintf(stderr, "pgq_bench drain: worker %s, handled %ld, logged %ld, "
-                "left %ld of %ld\n", rc ? "failed" : "ok", handled, logged, left, o->jobs);
+        fprintf(stderr,
+                "pgq_bench drain: worker %s, handled %ld, logged %ld, "
+                "left %ld of %ld\n",
+                rc ? "failed" : "ok", handled, logged, left, o->jobs);
         rc = 1;
     }
     bench_result r;
@@ -76,7 +78,8 @@ int bench_drain(const bench_opts *o)
     r.jobs_per_s = r.seconds > 0 ? (double)o->jobs / r.seconds : -1;
     r.peak_rss_kb = ch.maxrss_kb;
     r.client_cpu_s = PER_100K(ch.cpu_s, o->jobs);
-    r.server_cpu_s = s0.cpu_s >= 0 && s1.cpu_s >= 0 ? PER_100K(s1.cpu_s - s0.cpu_s, o->jobs) : -1;
+    r.server_cpu_s =
+        s0.cpu_s >= 0 && s1.cpu_s >= 0 ? PER_100K(s1.cpu_s - s0.cpu_s, o->jobs) : -1;
     r.commits_per_100 = (s1.commits - s0.commits) * 100.0 / (double)o->jobs;
     r.wal_per_job = (s1.wal_bytes - s0.wal_bytes) / (double)o->jobs;
     if (rc == 0)
@@ -93,10 +96,10 @@ int bench_drain(const bench_opts *o)
 typedef struct producer {
     pthread_t tid;
     const bench_opts *o;
-    int index, count;     /* this producer takes jobs index, index+count... */
-    long first, last;     /* scheduled jobs [first, last) */
-    double start;         /* schedule origin (monotonic) */
-    double *commits;      /* CLOCK_REALTIME per scheduled job */
+    int index, count; /* this producer takes jobs index, index+count... */
+    long first, last; /* scheduled jobs [first, last) */
+    double start;     /* schedule origin (monotonic) */
+    double *commits;  /* CLOCK_REALTIME per scheduled job */
     atomic_long *enqueued;
     atomic_bool *stop;
     int rc;
@@ -108,8 +111,8 @@ static int enqueue_batch(pgq_client *c, int n, long base)
     char payloads[1000][24];
     for (int i = 0; i < n; i++) {
         jobs[i] = (pgq_new_job){.entrypoint = BENCH_ENTRYPOINT, .payload = payloads[i]};
-        jobs[i].payload_len = (size_t)snprintf(payloads[i], sizeof payloads[i], "%ld",
-                                               base + i);
+        jobs[i].payload_len =
+            (size_t)snprintf(payloads[i], sizeof payloads[i], "%ld", base + i);
     }
     int rc = pgq_enqueue(c, jobs, (size_t)n, PGQ_CONFLICT_RAISE, NULL);
     if (rc != PGQ_OK)
@@ -272,8 +275,13 @@ static int scheduled_phase(const bench_opts *o, double *commits, long first, lon
     int np = o->producers < 1 ? 1 : o->producers > 16 ? 16 : o->producers;
     double start = bench_mono() + 0.05;
     for (int i = 0; i < np; i++)
-        ps[i] = (producer){.o = o, .index = i, .count = np, .first = first,
-                           .last = last, .start = start, .commits = commits};
+        ps[i] = (producer){.o = o,
+                           .index = i,
+                           .count = np,
+                           .first = first,
+                           .last = last,
+                           .start = start,
+                           .commits = commits};
     int started = run_producers(ps, np, producer_scheduled);
     /* Jobs of a producer that did not start are never enqueued: the
      * phase then fails when waiting for them. */
@@ -339,7 +347,8 @@ int bench_enqueue(const bench_opts *o)
     double secs = bench_mono() - t0;
     long queued = bench_queue_len(c);
     if (rc == 0 && queued != o->jobs) {
-        fprintf(stderr, "pgq_bench enqueue: %ld of %ld jobs in the queue\n", queued, o->jobs);
+        fprintf(stderr, "pgq_bench enqueue: %ld of %ld jobs in the queue\n", queued,
+                o->jobs);
         rc = 1;
     }
     bench_result r;

@@ -20,7 +20,7 @@ struct bench_shared {
     atomic_llong first_ns; /* CLOCK_MONOTONIC of the first handler call */
     atomic_llong end_ns;   /* when pgq_worker_run returned */
     size_t n_slots;
-    double slots[];        /* CLOCK_REALTIME handler start per payload */
+    double slots[]; /* CLOCK_REALTIME handler start per payload */
 };
 
 static pgq_worker *child_worker;

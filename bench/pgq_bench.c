@@ -67,11 +67,26 @@ void bench_sleep_until(double deadline)
 void bench_result_init(bench_result *r, const bench_opts *o, const char *mode)
 {
     *r = (bench_result){
-        .system = "pgq", .mode = mode, .batch = o->batch, .threads = o->threads,
+        .system = "pgq",
+        .mode = mode,
+        .batch = o->batch,
+        .threads = o->threads,
         .variant = o->worker_options && *o->worker_options ? o->worker_options : NULL,
-        .seconds = -1, .jobs_per_s = -1, .p50_ms = -1, .p95_ms = -1, .p99_ms = -1,
-        .max_ms = -1, .peak_rss_kb = -1, .client_cpu_s = -1, .server_cpu_s = -1,
-        .commits_per_100 = -1, .wal_per_job = -1, .backlog_left = -1, .queued = -1, .offered_per_s = -1, .enqueued_per_s = -1,
+        .seconds = -1,
+        .jobs_per_s = -1,
+        .p50_ms = -1,
+        .p95_ms = -1,
+        .p99_ms = -1,
+        .max_ms = -1,
+        .peak_rss_kb = -1,
+        .client_cpu_s = -1,
+        .server_cpu_s = -1,
+        .commits_per_100 = -1,
+        .wal_per_job = -1,
+        .backlog_left = -1,
+        .queued = -1,
+        .offered_per_s = -1,
+        .enqueued_per_s = -1,
     };
 }
 
@@ -139,16 +154,26 @@ static bool set_option(bench_opts *o, const char *opt, const char *val)
     double v;
     if (!num(opt, val, &v))
         return false;
-    if (!strcmp(opt, "--jobs")) o->jobs = (long)v;
-    else if (!strcmp(opt, "--batch")) o->batch = (int)v;
-    else if (!strcmp(opt, "--worker-batch")) o->worker_batch = (int)v;
-    else if (!strcmp(opt, "--threads")) o->threads = (int)v;
-    else if (!strcmp(opt, "--max-concurrent-tasks")) o->max_tasks = (int)v;
-    else if (!strcmp(opt, "--seconds")) o->seconds = v;
-    else if (!strcmp(opt, "--warmup")) o->warmup = v;
-    else if (!strcmp(opt, "--rate")) o->rate = v;
-    else if (!strcmp(opt, "--producers")) o->producers = (int)v;
-    else if (!strcmp(opt, "--measure")) o->measure = (long)v;
+    if (!strcmp(opt, "--jobs"))
+        o->jobs = (long)v;
+    else if (!strcmp(opt, "--batch"))
+        o->batch = (int)v;
+    else if (!strcmp(opt, "--worker-batch"))
+        o->worker_batch = (int)v;
+    else if (!strcmp(opt, "--threads"))
+        o->threads = (int)v;
+    else if (!strcmp(opt, "--max-concurrent-tasks"))
+        o->max_tasks = (int)v;
+    else if (!strcmp(opt, "--seconds"))
+        o->seconds = v;
+    else if (!strcmp(opt, "--warmup"))
+        o->warmup = v;
+    else if (!strcmp(opt, "--rate"))
+        o->rate = v;
+    else if (!strcmp(opt, "--producers"))
+        o->producers = (int)v;
+    else if (!strcmp(opt, "--measure"))
+        o->measure = (long)v;
     else {
         fprintf(stderr, "pgq_bench: unknown option '%s'\n", opt);
         return false;
@@ -158,8 +183,14 @@ static bool set_option(bench_opts *o, const char *opt, const char *val)
 
 static int parse(bench_opts *o, int argc, char **argv)
 {
-    *o = (bench_opts){.jobs = 100000, .batch = 100, .threads = 32, .seconds = 10,
-                      .warmup = 2, .rate = 200, .producers = 1, .measure = 10000};
+    *o = (bench_opts){.jobs = 100000,
+                      .batch = 100,
+                      .threads = 32,
+                      .seconds = 10,
+                      .warmup = 2,
+                      .rate = 200,
+                      .producers = 1,
+                      .measure = 10000};
     pgq_config_from_env(&o->cfg);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -101,8 +101,7 @@ int cli_parse_number(const char *s, double *out);
 /* "1,2,3" (spaces around items allowed) into a malloc'd array of distinct
  * positive ids in input order. Returns 0, or -1 with err set for "", "1,x",
  * "-3", "0", "1,,2", values over INT64_MAX. */
-int cli_parse_id_list(const char *s, int64_t **ids, size_t *n, char *err,
-                      size_t errlen);
+int cli_parse_id_list(const char *s, int64_t **ids, size_t *n, char *err, size_t errlen);
 /* One id: positive decimal within int64. */
 int cli_parse_id(const char *s, int64_t *id);
 
@@ -110,14 +109,12 @@ int cli_parse_id(const char *s, int64_t *id);
 int cli_parse_int(const char *s, long long min, long long max, long long *out);
 
 /* "NAME=VALUE" with a non-empty NAME: splits into malloc'd-free views. */
-int cli_split_assignment(const char *s, char *name, size_t namelen,
-                         const char **value);
+int cli_split_assignment(const char *s, char *name, size_t namelen, const char **value);
 
 /* "ENTRYPOINT=COMMAND" of `pgq run --exec`: the name before the first '='
  * (non-empty, shorter than namelen) into name, *command pointing at the
  * rest of s (non-empty). Returns 0, or -1 for anything else. */
-int cli_parse_exec_spec(const char *s, char *name, size_t namelen,
-                        const char **command);
+int cli_parse_exec_spec(const char *s, char *name, size_t namelen, const char **command);
 
 /* ---- Option scanning (args.c) -------------------------------------------- */
 
@@ -156,7 +153,7 @@ typedef void (*cli_line_fn)(void *ud, bool ok, const char *line);
 /* Calls line() for each id acted on ("<done> ID"), then for each other id
  * ("not <done> ID: <reason>"), then once for the total ("K of N jobs
  * <verb>"); returns K. */
-size_t cli_id_report(const pgq_id_outcome *o, size_t n, const char *done, const char *verb,
-                     cli_line_fn line, void *ud);
+size_t cli_id_report(const pgq_id_outcome *o, size_t n, const char *done,
+                     const char *verb, cli_line_fn line, void *ud);
 
 #endif

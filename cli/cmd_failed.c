@@ -304,7 +304,8 @@ static int list_failed(const char *cmd, int argc, char **argv, cli_globals *g)
     if (rc != EXIT_OK)
         return rc;
     if (a.limit && cli_parse_int(a.limit, 0, 1000000000, &limit) != 0)
-        return cli_usage_error(cmd, "--limit '%s' is not a number from 0 to 1000000000", a.limit);
+        return cli_usage_error(cmd, "--limit '%s' is not a number from 0 to 1000000000",
+                               a.limit);
     pgq_client *c = cli_connect(g, &rc);
     if (!c)
         return rc;
@@ -410,8 +411,8 @@ static int requeue_scan(const char *cmd, int argc, char **argv, bool positional,
                    !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
             return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         } else if (!positional) {
-            return cli_usage_error(cmd, "unexpected argument '%s' (give ids with --job-ids)",
-                         argv[i]);
+            return cli_usage_error(
+                cmd, "unexpected argument '%s' (give ids with --job-ids)", argv[i]);
         } else if (append_positional(a, argv[i]) != 0) {
             return cli_usage_error(cmd, "out of memory");
         }
@@ -425,14 +426,18 @@ static int requeue_check(const char *cmd, requeue_args *a)
     char err[160];
     const char *list = a->job_ids ? a->job_ids : a->positional;
     if (a->job_ids && a->positional)
-        return cli_usage_error(cmd, "give the job ids either with --job-ids or as arguments");
+        return cli_usage_error(cmd,
+                               "give the job ids either with --job-ids or as arguments");
     if (list && (a->all || a->entrypoint))
-        return cli_usage_error(cmd, "give job ids, or --all (with --entrypoint), not both");
+        return cli_usage_error(cmd,
+                               "give job ids, or --all (with --entrypoint), not both");
     if (!list && a->entrypoint && !a->all)
-        return cli_usage_error(cmd, "--entrypoint needs --all to re-queue every held job of it");
+        return cli_usage_error(
+            cmd, "--entrypoint needs --all to re-queue every held job of it");
     if (!list && !a->all)
-        return cli_usage_error(cmd, "which jobs? give --job-ids LIST, --entrypoint E --all, "
-                          "or --all");
+        return cli_usage_error(cmd,
+                               "which jobs? give --job-ids LIST, --entrypoint E --all, "
+                               "or --all");
     if (a->entrypoint && !*a->entrypoint)
         return cli_usage_error(cmd, "the entrypoint is empty");
     if (list && cli_parse_id_list(list, &a->ids, &a->n, err, sizeof err) != 0)
@@ -442,8 +447,8 @@ static int requeue_check(const char *cmd, requeue_args *a)
     if ((a->payload || a->payload_file) && a->n != 1)
         return cli_usage_error(cmd, "a new payload needs exactly one job id");
     if (a->payload_file && read_file(a->payload_file, &a->file_data, &a->file_len) != 0)
-        return cli_usage_error(cmd, "cannot read the payload file '%s': %s", a->payload_file,
-                     strerror(errno));
+        return cli_usage_error(cmd, "cannot read the payload file '%s': %s",
+                               a->payload_file, strerror(errno));
     return EXIT_OK;
 }
 
@@ -545,8 +550,8 @@ int cmd_mark_failed(int argc, char **argv, cli_globals *g)
         } else if (argv[i][0] == '-') {
             return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         } else {
-            return cli_usage_error(cmd, "unexpected argument '%s' (give ids with --job-ids)",
-                         argv[i]);
+            return cli_usage_error(
+                cmd, "unexpected argument '%s' (give ids with --job-ids)", argv[i]);
         }
     }
     if (!list)

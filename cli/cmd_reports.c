@@ -209,8 +209,8 @@ static int duration(const char *cmd, const char *opt, const char *v, double min,
 static int id_opt(const char *cmd, const char *opt, const char *v, int64_t *out)
 {
     if (v && cli_parse_id(v, out) != 0)
-        return cli_usage_error(cmd, "%s '%s' is not a job id from 1 to 9223372036854775807", opt,
-                     v);
+        return cli_usage_error(
+            cmd, "%s '%s' is not a job id from 1 to 9223372036854775807", opt, v);
     return EXIT_OK;
 }
 
@@ -223,16 +223,17 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
     int bad;
     pgq_report_params_init(p);
     if (o->limit && cli_parse_int(o->limit, 1, 1000000, &limit) != 0)
-        return cli_usage_error(cmd, "--limit '%s' is not a number from 1 to 1000000", o->limit);
+        return cli_usage_error(cmd, "--limit '%s' is not a number from 1 to 1000000",
+                               o->limit);
     p->limit = o->limit ? (int)limit : 0;
     if (o->entrypoint && !*o->entrypoint)
         return cli_usage_error(cmd, "--entrypoint is empty");
     p->entrypoint = o->entrypoint;
     if (o->status && pgq_job_status_parse(o->status, &st) != PGQ_OK)
         return cli_usage_error(cmd,
-                     "--status '%s' is not one of queued, picked, successful, "
-                     "exception, canceled, deleted, failed",
-                     o->status);
+                               "--status '%s' is not one of queued, picked, successful, "
+                               "exception, canceled, deleted, failed",
+                               o->status);
     p->status = o->status;
     if ((bad = duration(cmd, "--threshold", o->threshold, 0, "0 to 366d",
                         &p->threshold_s)) ||
@@ -253,8 +254,9 @@ static int check(const report_cmd *rc, const raw_opts *o, pgq_report_params *p)
         double window = o->window ? p->window_s : 3600,
                bucket = o->bucket ? p->bucket_s : 60;
         if (window / bucket > 10000)
-            return cli_usage_error(cmd, "--window / --bucket is %.0f buckets; at most 10000",
-                         window / bucket);
+            return cli_usage_error(cmd,
+                                   "--window / --bucket is %.0f buckets; at most 10000",
+                                   window / bucket);
     }
     return EXIT_OK;
 }

@@ -14,10 +14,10 @@
 #include <time.h>
 
 #include "cli.h"
-#include "worker_metrics.h"
 #include "exec_guard.h"
 #include "exec_handler.h"
 #include "run_schedule.h"
+#include "worker_metrics.h"
 
 static const char help[] =
     "Usage: pgq run [OPTIONS] [PLUGIN.so] [-- PLUGIN-ARGS...]\n"
@@ -221,7 +221,7 @@ static int register_execs(pgq_worker *w, run_args *ra)
         int rc = pgq_worker_register(w, e->entrypoint, exec_handler, &o);
         if (rc == PGQ_EEXISTS)
             return run_bad("--exec %s: the plug-in already registers '%s'", e->entrypoint,
-                       e->entrypoint),
+                           e->entrypoint),
                    EXIT_USAGE;
         if (rc != PGQ_OK)
             return run_bad("--exec %s: %s", e->entrypoint, pgq_strerror(rc)), EXIT_USAGE;
@@ -236,8 +236,8 @@ static int apply_overrides(pgq_worker *w, const run_args *ra)
         pgq_entrypoint_opts *eo = pgq_worker_entrypoint_opts(w, o->ep);
         if (!eo)
             return run_bad("%s: no handler for entrypoint '%s' (give --exec or a plug-in "
-                       "that registers it)",
-                       o->option, o->ep),
+                           "that registers it)",
+                           o->option, o->ep),
                    EXIT_USAGE;
         switch (o->kind) {
         case OVR_HOLD:
@@ -325,8 +325,10 @@ static int build_and_run(run_args *ra, cli_globals *g)
         int code = run_once(ra, g, &ran);
         if (code != EXIT_FAILED || !ran || !ra->restart || stop_seen)
             return code;
-        fprintf(stderr, "pgq: run: restarting the worker in %gs (--restart-on-failure, "
-                        "restart %u)\n", ra->restart_delay, restarts + 1);
+        fprintf(stderr,
+                "pgq: run: restarting the worker in %gs (--restart-on-failure, "
+                "restart %u)\n",
+                ra->restart_delay, restarts + 1);
         restart_pause(ra->restart_delay);
         if (stop_seen)
             return code;

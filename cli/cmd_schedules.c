@@ -69,7 +69,8 @@ static int parse(sched_args *a, int argc, char **argv)
         int r;
         if (strcmp(argv[i], "--json") == 0) {
             a->json = true;
-        } else if ((r = cli_opt_value("schedules", argc, argv, &i, "--remove", &v)) != 0 ||
+        } else if ((r = cli_opt_value("schedules", argc, argv, &i, "--remove", &v)) !=
+                       0 ||
                    (r = cli_opt_value("schedules", argc, argv, &i, "-r", &v)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -89,11 +90,13 @@ static int parse(sched_args *a, int argc, char **argv)
     }
     a->count = 5;
     if (count && cli_parse_int(count, 1, 1000, &a->count) != 0)
-        return cli_usage_error("schedules", "--count: expected a whole number from 1 to 1000");
+        return cli_usage_error("schedules",
+                               "--count: expected a whole number from 1 to 1000");
     if (count && !a->next)
         return cli_usage_error("schedules", "--count goes with --next CRON");
     if (a->next && (a->n_ids || a->n_eps || a->json))
-        return cli_usage_error("schedules", "--next does not combine with --remove or --json");
+        return cli_usage_error("schedules",
+                               "--next does not combine with --remove or --json");
     return EXIT_OK;
 }
 

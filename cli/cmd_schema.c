@@ -138,8 +138,10 @@ static int env_defaults(const char *cmd, pgq_sql_opts *o)
 {
     const char *d = getenv("PGQUEUER_DURABILITY"), *w = getenv("PGQUEUER_WIDEN_ID");
     if (d && *d && pgq_durability_parse(d, &o->durability) != PGQ_OK)
-        return cli_usage_error(cmd, "PGQUEUER_DURABILITY='%s' is not a durability "
-                                    "(use durable, balanced or volatile)", d);
+        return cli_usage_error(cmd,
+                               "PGQUEUER_DURABILITY='%s' is not a durability "
+                               "(use durable, balanced or volatile)",
+                               d);
     if (!w || !*w)
         return EXIT_OK;
     static const char *const yes[] = {"1", "true", "t", "yes", "y", "on"};
@@ -154,8 +156,10 @@ static int env_defaults(const char *cmd, pgq_sql_opts *o)
             return EXIT_OK;
         }
     }
-    return cli_usage_error(cmd, "PGQUEUER_WIDEN_ID='%s' is not a boolean "
-                                "(use true or false)", w);
+    return cli_usage_error(cmd,
+                           "PGQUEUER_WIDEN_ID='%s' is not a boolean "
+                           "(use true or false)",
+                           w);
 }
 
 /* Parses upgrade's options from argv[first]; plan may be NULL (sql upgrade). */
@@ -189,8 +193,10 @@ static int parse_install_opts(const char *cmd, int argc, char **argv, int first,
         if (got < 0)
             return EXIT_USAGE;
         if (got > 0 && pgq_durability_parse(v, &o->durability) != PGQ_OK)
-            return cli_usage_error(cmd, "unknown durability '%s' "
-                                        "(use durable, balanced or volatile)", v);
+            return cli_usage_error(cmd,
+                                   "unknown durability '%s' "
+                                   "(use durable, balanced or volatile)",
+                                   v);
         if (got > 0)
             continue;
         if (strcmp(argv[i], "--create-schema") == 0)
@@ -230,8 +236,10 @@ static int parse_level(const char *cmd, int argc, char **argv, int first,
     if (argc <= first)
         return cli_usage_error(cmd, "missing LEVEL (durable, balanced or volatile)");
     if (pgq_durability_parse(argv[first], d) != PGQ_OK)
-        return cli_usage_error(cmd, "unknown durability '%s' "
-                                    "(use durable, balanced or volatile)", argv[first]);
+        return cli_usage_error(cmd,
+                               "unknown durability '%s' "
+                               "(use durable, balanced or volatile)",
+                               argv[first]);
     return no_more_args(cmd, argc, argv, first + 1);
 }
 
@@ -353,8 +361,10 @@ static int parse_expect(int argc, char **argv, bool *want_present)
         if (got == 0)
             return bad_arg("verify", argv[i]);
         if (strcmp(v, "present") != 0 && strcmp(v, "absent") != 0)
-            return cli_usage_error("verify", "--expect takes present or absent, "
-                                             "not '%s'", v);
+            return cli_usage_error("verify",
+                                   "--expect takes present or absent, "
+                                   "not '%s'",
+                                   v);
         *want_present = strcmp(v, "present") == 0;
     }
     return EXIT_OK;
@@ -377,13 +387,15 @@ int cmd_verify(int argc, char **argv, cli_globals *g)
     if (rc != PGQ_OK) {
         ex = cli_report(c, "verify", rc);
     } else if (problems > 0 && want_present && shape.name[0]) {
-        fprintf(stderr, "pgq verify: %d divergence%s from the PgQueuer %s shape "
-                        "in database %s\n",
+        fprintf(stderr,
+                "pgq verify: %d divergence%s from the PgQueuer %s shape "
+                "in database %s\n",
                 problems, problems == 1 ? "" : "s", shape.name, db_name(c));
         ex = EXIT_FAILED;
     } else if (problems > 0) {
-        fprintf(stderr, "pgq verify: %d divergence%s from the expected %s schema "
-                        "in database %s\n",
+        fprintf(stderr,
+                "pgq verify: %d divergence%s from the expected %s schema "
+                "in database %s\n",
                 problems, problems == 1 ? "" : "s", want_present ? "present" : "absent",
                 db_name(c));
         ex = EXIT_FAILED;
@@ -393,7 +405,8 @@ int cmd_verify(int argc, char **argv, cli_globals *g)
                db_name(c), shape.name);
     } else if (want_present) {
         printf("ok: schema present in database %s as expected: PgQueuer %s shape "
-               "(2.3, the newest)\n", db_name(c), shape.name);
+               "(2.3, the newest)\n",
+               db_name(c), shape.name);
     } else {
         printf("ok: schema absent in database %s as expected\n", db_name(c));
     }
@@ -446,8 +459,9 @@ int cmd_autovac(int argc, char **argv, cli_globals *g)
 static int parse_sql_args(int argc, char **argv, pgq_sql_kind *kind, pgq_sql_opts *o)
 {
     if (argc < 2)
-        return cli_usage_error("sql", "missing SCRIPT "
-                                      "(install, uninstall, upgrade, durability, autovac)");
+        return cli_usage_error("sql",
+                               "missing SCRIPT "
+                               "(install, uninstall, upgrade, durability, autovac)");
     const char *s = argv[1];
     bool rb = false;
     int ex = EXIT_OK;
@@ -467,8 +481,10 @@ static int parse_sql_args(int argc, char **argv, pgq_sql_kind *kind, pgq_sql_opt
         ex = parse_rollback("sql", argc, argv, 2, &rb);
         *kind = rb ? PGQ_SQL_AUTOVAC_ROLLBACK : PGQ_SQL_AUTOVAC;
     } else {
-        ex = cli_usage_error("sql", "unknown script '%s' "
-                                    "(install, uninstall, upgrade, durability, autovac)", s);
+        ex = cli_usage_error("sql",
+                             "unknown script '%s' "
+                             "(install, uninstall, upgrade, durability, autovac)",
+                             s);
     }
     return ex;
 }

@@ -73,9 +73,10 @@ static int parse(int argc, char **argv, wait_args *a, double *timeout, double *p
         return cli_usage_error("wait", "no job ids given");
     if (a->timeout && (cli_parse_duration(a->timeout, timeout) != 0 || *timeout <= 0 ||
                        *timeout > 366 * 86400.0))
-        return cli_usage_error("wait", "--timeout '%s' is not a duration from 1ms to 366d",
-                               a->timeout);
-    if (a->poll && (cli_parse_duration(a->poll, poll) != 0 || *poll < 0.01 || *poll > 3600))
+        return cli_usage_error(
+            "wait", "--timeout '%s' is not a duration from 1ms to 366d", a->timeout);
+    if (a->poll &&
+        (cli_parse_duration(a->poll, poll) != 0 || *poll < 0.01 || *poll > 3600))
         return cli_usage_error("wait", "--poll '%s' is not a duration from 10ms to 1h",
                                a->poll);
     return EXIT_OK;
@@ -114,8 +115,10 @@ int cmd_wait(int argc, char **argv, cli_globals *g)
     }
     cli_catch_stop_signals();
     bool all_ok = true;
-    pgq_wait_opts o = {.timeout = timeout, .poll_interval = poll,
-                       .on_final = print_settled, .ud = &all_ok,
+    pgq_wait_opts o = {.timeout = timeout,
+                       .poll_interval = poll,
+                       .on_final = print_settled,
+                       .ud = &all_ok,
                        .stop = &cli_stop_requested};
     pgq_id_outcome *out = NULL;
     size_t n_out = 0;

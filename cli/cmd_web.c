@@ -54,7 +54,8 @@ static int hash_password(const char *user)
     struct termios old, quiet;
     bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
     if (strchr(user, ':') || !*user)
-        return cli_usage_error("web", "--hash-password: the user name is empty or holds ':'");
+        return cli_usage_error("web",
+                               "--hash-password: the user name is empty or holds ':'");
     if (tty) {
         fprintf(stderr, "password for %s: ", user);
         quiet = old;
@@ -117,21 +118,27 @@ int cmd_web(int argc, char **argv, cli_globals *g)
     int port = 8080;
     snprintf(addr, sizeof addr, "127.0.0.1");
     if (listen && web_parse_listen(listen, addr, sizeof addr, &port) != 0)
-        return cli_usage_error("web", "--listen '%s' is not ADDR:PORT with an IP address and "
-                                      "a port from 0 to 65535", listen);
+        return cli_usage_error("web",
+                               "--listen '%s' is not ADDR:PORT with an IP address and "
+                               "a port from 0 to 65535",
+                               listen);
     o.addr = addr;
     o.port = port;
     if (!web_is_loopback(addr) && !o.auth_file)
-        return cli_usage_error("web", "--listen %s is not a loopback address: give "
-                                      "--auth-file too (see 'pgq web --hash-password')", addr);
+        return cli_usage_error("web",
+                               "--listen %s is not a loopback address: give "
+                               "--auth-file too (see 'pgq web --hash-password')",
+                               addr);
     double ttl;
     if (cache && (cli_parse_duration(cache, &ttl) != 0 || ttl > 3600))
-        return cli_usage_error("web", "--cache '%s' is not a duration from 0 to 1h", cache);
+        return cli_usage_error("web", "--cache '%s' is not a duration from 0 to 1h",
+                               cache);
     if (cache)
         o.cache_ttl = ttl;
     long long nt;
     if (threads && cli_parse_int(threads, 1, 64, &nt) != 0)
-        return cli_usage_error("web", "--threads '%s' is not a number from 1 to 64", threads);
+        return cli_usage_error("web", "--threads '%s' is not a number from 1 to 64",
+                               threads);
     if (threads)
         o.threads = (int)nt;
     char err[512];

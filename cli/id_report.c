@@ -17,8 +17,8 @@ const char *cli_id_reason(const pgq_id_outcome *o, char *buf, size_t n)
     return buf;
 }
 
-size_t cli_id_report(const pgq_id_outcome *o, size_t n, const char *done, const char *verb,
-                     cli_line_fn line, void *ud)
+size_t cli_id_report(const pgq_id_outcome *o, size_t n, const char *done,
+                     const char *verb, cli_line_fn line, void *ud)
 {
     size_t ok = 0;
     char text[256], buf[64];

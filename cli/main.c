@@ -131,7 +131,8 @@ static int dispatch(int argc, char **argv, cli_globals *g)
         return EXIT_USAGE;
     }
     const char *name = argv[1];
-    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 ||
+        strcmp(name, "help") == 0) {
         print_main_help();
         return EXIT_OK;
     }

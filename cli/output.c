@@ -32,11 +32,21 @@ void cli_json_str(FILE *f, const char *s)
     fputc('"', f);
     for (const unsigned char *u = (const unsigned char *)s; u && *u; u++) {
         switch (*u) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
         default:
             if (*u < 0x20 || *u == 0x7f)
                 fprintf(f, "\\u%04x", *u);
@@ -58,7 +68,10 @@ bool cli_is_printable_utf8(const unsigned char *p, size_t n)
             i++;
             continue;
         }
-        size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        size_t len = (c & 0xe0) == 0xc0   ? 2
+                     : (c & 0xf0) == 0xe0 ? 3
+                     : (c & 0xf8) == 0xf0 ? 4
+                                          : 0;
         if (!len || c == 0xc0 || c == 0xc1 || i + len > n)
             return false;
         for (size_t k = 1; k < len; k++)

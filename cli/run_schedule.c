@@ -46,7 +46,8 @@ int run_schedule_add(run_schedules *rs, const char *opt, const char *value, bool
         cli_error("out of memory");
         return -1;
     }
-    v[rs->n++] = (run_schedule){.entrypoint = name, .expression = expr, .enqueue = enqueue};
+    v[rs->n++] =
+        (run_schedule){.entrypoint = name, .expression = expr, .enqueue = enqueue};
     return 0;
 }
 
@@ -54,17 +55,19 @@ int run_schedule_apply(pgq_worker *w, const run_schedules *rs)
 {
     for (size_t i = 0; i < rs->n; i++) {
         const run_schedule *s = &rs->v[i];
-        pgq_schedule_opts o = {.mode = s->enqueue ? PGQ_SCHEDULE_ENQUEUE : PGQ_SCHEDULE_RUN};
+        pgq_schedule_opts o = {.mode =
+                                   s->enqueue ? PGQ_SCHEDULE_ENQUEUE : PGQ_SCHEDULE_RUN};
         char err[600];
-        int rc = pgq_worker_schedule(w, s->entrypoint, s->expression, &o, err, sizeof err);
+        int rc =
+            pgq_worker_schedule(w, s->entrypoint, s->expression, &o, err, sizeof err);
         if (rc == PGQ_ENOTFOUND)
             snprintf(err + strlen(err), sizeof err - strlen(err),
                      " (give --exec %s=COMMAND or a plug-in that registers it)",
                      s->entrypoint);
         if (rc != PGQ_OK) {
             cli_usage_error("run", "%s %s=%s: %s",
-                            s->enqueue ? "--schedule-enqueue" : "--schedule", s->entrypoint,
-                            s->expression, err);
+                            s->enqueue ? "--schedule-enqueue" : "--schedule",
+                            s->entrypoint, s->expression, err);
             return rc == PGQ_ENOMEM ? EXIT_FAILED : EXIT_USAGE;
         }
     }

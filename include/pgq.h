@@ -63,18 +63,18 @@ extern "C" {
 
 enum {
     PGQ_OK = 0,
-    PGQ_ENOMEM = -1,      /* out of memory */
-    PGQ_EINVAL = -2,      /* an argument does not validate; nothing changed */
-    PGQ_ECONNECT = -3,    /* cannot connect, or the connection was lost */
-    PGQ_ESQL = -4,        /* the server reported an error (see SQLSTATE) */
-    PGQ_EDEDUPE = -5,     /* a dedupe key is already held by an active job */
-    PGQ_ENOSCHEMA = -6,   /* the pgq/PgQueuer tables are not installed */
-    PGQ_EEXISTS = -7,     /* already installed, or already registered */
-    PGQ_EIO = -8,         /* a local I/O or system call failed */
-    PGQ_ENOTFOUND = -9,   /* no such job or object */
-    PGQ_ESTATE = -10,     /* the object is not in a state allowing this */
-    PGQ_ESTOPPED = -11,   /* a worker was stopped */
-    PGQ_ETIMEDOUT = -12,  /* a wait ran out of time */
+    PGQ_ENOMEM = -1,     /* out of memory */
+    PGQ_EINVAL = -2,     /* an argument does not validate; nothing changed */
+    PGQ_ECONNECT = -3,   /* cannot connect, or the connection was lost */
+    PGQ_ESQL = -4,       /* the server reported an error (see SQLSTATE) */
+    PGQ_EDEDUPE = -5,    /* a dedupe key is already held by an active job */
+    PGQ_ENOSCHEMA = -6,  /* the pgq/PgQueuer tables are not installed */
+    PGQ_EEXISTS = -7,    /* already installed, or already registered */
+    PGQ_EIO = -8,        /* a local I/O or system call failed */
+    PGQ_ENOTFOUND = -9,  /* no such job or object */
+    PGQ_ESTATE = -10,    /* the object is not in a state allowing this */
+    PGQ_ESTOPPED = -11,  /* a worker was stopped */
+    PGQ_ETIMEDOUT = -12, /* a wait ran out of time */
 };
 
 /* The library's own version string, e.g. "0.1.0": PGQ_VERSION of the build
@@ -165,9 +165,9 @@ const char *pgq_client_channel(const pgq_client *c);
 /* ---- Schema management (docs/design.md §3) -------------------------------- */
 
 typedef enum pgq_durability {
-    PGQ_DURABLE = 0,  /* all tables logged */
-    PGQ_BALANCED,     /* log and statistics unlogged */
-    PGQ_VOLATILE,     /* every table unlogged */
+    PGQ_DURABLE = 0, /* all tables logged */
+    PGQ_BALANCED,    /* log and statistics unlogged */
+    PGQ_VOLATILE,    /* every table unlogged */
 } pgq_durability;
 
 int pgq_durability_parse(const char *name, pgq_durability *out);
@@ -191,8 +191,8 @@ typedef struct pgq_sql_opts {
  * statements separated by blank lines. *out is malloc'd; free() it. On
  * PGQ_EINVAL, err says why. */
 PGQ_NODISCARD int pgq_sql_render(const pgq_config *cfg, pgq_sql_kind kind,
-                                 const pgq_sql_opts *opts, char **out,
-                                 char *err, size_t errlen);
+                                 const pgq_sql_opts *opts, char **out, char *err,
+                                 size_t errlen);
 
 PGQ_NODISCARD int pgq_install(pgq_client *c, const pgq_sql_opts *opts);
 PGQ_NODISCARD int pgq_uninstall(pgq_client *c);
@@ -213,8 +213,8 @@ PGQ_NODISCARD int pgq_autovac(pgq_client *c, bool rollback);
 typedef void (*pgq_verify_fn)(void *ud, const char *problem);
 /* Compares the database with the contract. *problems is the number of
  * divergences reported (0: as expected). */
-PGQ_NODISCARD int pgq_verify(pgq_client *c, bool expect_present,
-                             pgq_verify_fn fn, void *ud, int *problems);
+PGQ_NODISCARD int pgq_verify(pgq_client *c, bool expect_present, pgq_verify_fn fn,
+                             void *ud, int *problems);
 /* Which PgQueuer release's shape the database has. */
 typedef struct pgq_schema_shape {
     char name[16]; /* "1.3", "1.4-1.6" or "2.x"; "" when nothing is installed */
@@ -254,18 +254,18 @@ void pgq_job_set_free(pgq_job_set *set);
 /* ---- Enqueue ------------------------------------------------------------ */
 
 typedef struct pgq_new_job {
-    const char *entrypoint;   /* required, non-empty */
-    const void *payload;      /* NULL: SQL NULL payload */
+    const char *entrypoint; /* required, non-empty */
+    const void *payload;    /* NULL: SQL NULL payload */
     size_t payload_len;
-    int32_t priority;         /* higher runs first */
-    double delay;             /* seconds before the job becomes eligible */
-    const char *dedupe_key;   /* NULL: none */
-    const char *headers;      /* JSON object text, or NULL */
+    int32_t priority;       /* higher runs first */
+    double delay;           /* seconds before the job becomes eligible */
+    const char *dedupe_key; /* NULL: none */
+    const char *headers;    /* JSON object text, or NULL */
 } pgq_new_job;
 
 typedef enum pgq_on_conflict {
-    PGQ_CONFLICT_RAISE = 0, /* the whole batch fails with PGQ_EDEDUPE */
-    PGQ_CONFLICT_SKIP,      /* conflicting positions get id 0 */
+    PGQ_CONFLICT_RAISE = 0,       /* the whole batch fails with PGQ_EDEDUPE */
+    PGQ_CONFLICT_SKIP,            /* conflicting positions get id 0 */
     PGQ_CONFLICT_UPDATE_PRIORITY, /* PgQueuer's update_priority: the active
                                      job holding the key gets the greater of
                                      the two priorities, and its id is
@@ -312,9 +312,8 @@ typedef struct pgq_claim_opts {
  * session that claims in a loop should run "SET enable_seqscan = off", as
  * pgq_worker's sessions do: PostgreSQL may cache a plan made while the
  * queue was nearly empty, which scans the whole table once it fills. */
-PGQ_NODISCARD int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps,
-                            size_t n_eps, const pgq_claim_opts *opts,
-                            pgq_job_set *out);
+PGQ_NODISCARD int pgq_claim(pgq_client *c, const pgq_claim_entrypoint *eps, size_t n_eps,
+                            const pgq_claim_opts *opts, pgq_job_set *out);
 
 typedef struct pgq_outcome {
     int64_t job_id;
@@ -329,12 +328,11 @@ typedef struct pgq_outcome {
 /* Resolves n outcomes in one statement, only for rows still `picked` by
  * queue_manager_id; *resolved (may be NULL) counts those resolved. */
 PGQ_NODISCARD int pgq_complete(pgq_client *c, const char *queue_manager_id,
-                               const pgq_outcome *outcomes, size_t n,
-                               size_t *resolved);
+                               const pgq_outcome *outcomes, size_t n, size_t *resolved);
 
 /* Puts a picked job back to queued after delay seconds, attempts + 1. */
-PGQ_NODISCARD int pgq_retry(pgq_client *c, const char *queue_manager_id,
-                            int64_t job_id, double delay, const char *reason);
+PGQ_NODISCARD int pgq_retry(pgq_client *c, const char *queue_manager_id, int64_t job_id,
+                            double delay, const char *reason);
 
 /* Touches the heartbeat of jobs picked by queue_manager_id. */
 PGQ_NODISCARD int pgq_heartbeat(pgq_client *c, const char *queue_manager_id,
@@ -349,9 +347,9 @@ PGQ_NODISCARD int pgq_release(pgq_client *c, const char *queue_manager_id,
 /* Per-id result of an operation on a list of ids. */
 typedef enum pgq_id_result {
     PGQ_ID_DONE = 0,
-    PGQ_ID_NOT_FOUND,     /* no such job in the queue table */
-    PGQ_ID_WRONG_STATUS,  /* e.g. requeue of a job that is not failed */
-    PGQ_ID_DEDUPE_TAKEN,  /* its dedupe key is held by another active job */
+    PGQ_ID_NOT_FOUND,    /* no such job in the queue table */
+    PGQ_ID_WRONG_STATUS, /* e.g. requeue of a job that is not failed */
+    PGQ_ID_DEDUPE_TAKEN, /* its dedupe key is held by another active job */
 } pgq_id_result;
 
 typedef struct pgq_id_outcome {
@@ -369,8 +367,8 @@ PGQ_NODISCARD int pgq_cancel(pgq_client *c, const int64_t *ids, size_t n,
 
 /* Deletes queued/failed jobs of the given entrypoints (n == 0: every job),
  * logging `deleted`. *deleted may be NULL. */
-PGQ_NODISCARD int pgq_clear(pgq_client *c, const char *const *entrypoints,
-                            size_t n, uint64_t *deleted);
+PGQ_NODISCARD int pgq_clear(pgq_client *c, const char *const *entrypoints, size_t n,
+                            uint64_t *deleted);
 
 typedef struct pgq_count_row {
     char *entrypoint;
@@ -394,16 +392,16 @@ void pgq_stat_rows_free(pgq_stat_row *rows, size_t n);
 
 /* Rolls unaggregated log rows into pgqueuer_statistics, then returns the
  * buckets newer than `since` seconds ago (0: all), newest first. */
-PGQ_NODISCARD int pgq_log_statistics(pgq_client *c, double since,
-                                     pgq_stat_row **rows, size_t *n);
+PGQ_NODISCARD int pgq_log_statistics(pgq_client *c, double since, pgq_stat_row **rows,
+                                     size_t *n);
 
 /* Latest log status per id (PGQ_ID_NOT_FOUND when no log row exists). */
 PGQ_NODISCARD int pgq_job_statuses(pgq_client *c, const int64_t *ids, size_t n,
                                    pgq_id_outcome **out, size_t *n_out);
 
 /* Deletes log rows and statistics older than `older_than` seconds. */
-PGQ_NODISCARD int pgq_prune(pgq_client *c, double older_than,
-                            uint64_t *log_rows, uint64_t *stat_rows);
+PGQ_NODISCARD int pgq_prune(pgq_client *c, double older_than, uint64_t *log_rows,
+                            uint64_t *stat_rows);
 
 /* The queue row of one job: out->count is 1, or 0 when the job is not in the
  * queue table (finished, cancelled, or never existed). */
@@ -411,41 +409,41 @@ PGQ_NODISCARD int pgq_job_get(pgq_client *c, int64_t id, pgq_job_set *out);
 
 /* One row of a job's log history. */
 typedef struct pgq_log_entry {
-    int64_t id;            /* the log row's own id */
-    double created;        /* epoch seconds */
+    int64_t id;     /* the log row's own id */
+    double created; /* epoch seconds */
     pgq_job_status status;
     int32_t priority;
     char *entrypoint;
-    char *traceback;       /* JSON text of the error record, or NULL */
+    char *traceback; /* JSON text of the error record, or NULL */
 } pgq_log_entry;
 void pgq_log_entries_free(pgq_log_entry *rows, size_t n);
 
 /* Every log row of one job, oldest first (*n is 0 for an unknown id). */
-PGQ_NODISCARD int pgq_job_log(pgq_client *c, int64_t job_id,
-                              pgq_log_entry **rows, size_t *n);
+PGQ_NODISCARD int pgq_job_log(pgq_client *c, int64_t job_id, pgq_log_entry **rows,
+                              size_t *n);
 
 /* ---- Failed jobs (the seed, docs/design.md §6) ------------------------------ */
 
 /* queued or picked jobs become failed with queue_manager_id NULL and a
  * `failed` log row whose record says reason (NULL: "marked failed by hand").
  * One statement. */
-PGQ_NODISCARD int pgq_mark_jobs_as_failed(pgq_client *c, const int64_t *ids,
-                                          size_t n, const char *reason,
-                                          pgq_id_outcome **out, size_t *n_out);
+PGQ_NODISCARD int pgq_mark_jobs_as_failed(pgq_client *c, const int64_t *ids, size_t n,
+                                          const char *reason, pgq_id_outcome **out,
+                                          size_t *n_out);
 
 typedef struct pgq_requeue_opts {
-    const void *payload;     /* non-NULL: replaces the payload (one id only) */
+    const void *payload; /* non-NULL: replaces the payload (one id only) */
     size_t payload_len;
-    const char *entrypoint;  /* with n == 0: every failed job of it */
-    bool all;                /* with n == 0 and no entrypoint: every failed job */
+    const char *entrypoint; /* with n == 0: every failed job of it */
+    bool all;               /* with n == 0 and no entrypoint: every failed job */
 } pgq_requeue_opts;
 
 /* Only failed rows move back to queued (execute_after now, attempts 0), with
  * a `queued` log row and a wake-up notification. One statement. Outcomes
  * list every id named (or every id re-queued when selecting by entrypoint or
  * all); the DONE ones are exactly the ids re-queued. */
-PGQ_NODISCARD int pgq_requeue_failed_jobs(pgq_client *c, const int64_t *ids,
-                                          size_t n, const pgq_requeue_opts *opts,
+PGQ_NODISCARD int pgq_requeue_failed_jobs(pgq_client *c, const int64_t *ids, size_t n,
+                                          const pgq_requeue_opts *opts,
                                           pgq_id_outcome **out, size_t *n_out);
 
 typedef struct pgq_failed_job {
@@ -469,8 +467,7 @@ typedef struct pgq_list_failed_opts {
                                a listing that reads no payload */
 } pgq_list_failed_opts;
 
-PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
-                                       const pgq_list_failed_opts *opts,
+PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c, const pgq_list_failed_opts *opts,
                                        pgq_failed_set *out);
 
 /* ---- Console and metrics reads ----------------------------------------- */
@@ -481,8 +478,7 @@ PGQ_NODISCARD int pgq_list_failed_jobs(pgq_client *c,
  * NULL and payload_len its length. It walks the primary key, so a page
  * costs the rows passed over, not the size of the queue. */
 PGQ_NODISCARD int pgq_list_failed_page(pgq_client *c, const char *entrypoint,
-                                       int64_t before_id, int limit,
-                                       pgq_failed_set *out);
+                                       int64_t before_id, int limit, pgq_failed_set *out);
 
 typedef struct pgq_overview_row {
     char *entrypoint;
@@ -494,8 +490,8 @@ typedef struct pgq_overview_row {
 typedef struct pgq_overview {
     pgq_overview_row *rows; /* by entrypoint, then status */
     size_t count;
-    int64_t workers;        /* distinct queue managers holding picked jobs */
-    double now;             /* the server's clock, epoch seconds */
+    int64_t workers; /* distinct queue managers holding picked jobs */
+    double now;      /* the server's clock, epoch seconds */
 } pgq_overview;
 void pgq_overview_free(pgq_overview *o);
 
@@ -693,28 +689,28 @@ typedef void (*pgq_log_fn)(void *ud, pgq_log_level level, int64_t job_id,
 
 typedef enum pgq_worker_mode {
     PGQ_MODE_CONTINUOUS = 0,
-    PGQ_MODE_DRAIN,             /* exit once nothing is queued or running */
+    PGQ_MODE_DRAIN, /* exit once nothing is queued or running */
 } pgq_worker_mode;
 
 #define PGQ_UNLIMITED (-1) /* pgq_worker_opts.max_concurrent_tasks: no cap */
 
 typedef struct pgq_worker_opts {
-    int batch_size;             /* 0: 10 */
-    int max_concurrent_tasks;   /* hard cap on the jobs the worker holds
-                                   (picked by it: running, prefetched, or
-                                   waiting for their outcome to be recorded);
-                                   at least 2 x batch_size; 0: max(100,
-                                   2 x batch_size); PGQ_UNLIMITED: no cap */
-    int threads;                /* handler threads (jobs running at once); 0:
-                                   4 x batch_size, at most 32; never more
-                                   than max_concurrent_tasks */
-    double dequeue_timeout;     /* seconds between idle polls; 0: 30 */
-    double heartbeat_timeout;   /* seconds; 0: 30; else at least
-                                   PGQ_HEARTBEAT_MIN */
-    double shutdown_grace;      /* seconds; 0: 30 */
-    int max_takeovers;          /* poison-job limit; 0: 3 */
+    int batch_size;           /* 0: 10 */
+    int max_concurrent_tasks; /* hard cap on the jobs the worker holds
+                                 (picked by it: running, prefetched, or
+                                 waiting for their outcome to be recorded);
+                                 at least 2 x batch_size; 0: max(100,
+                                 2 x batch_size); PGQ_UNLIMITED: no cap */
+    int threads;              /* handler threads (jobs running at once); 0:
+                                 4 x batch_size, at most 32; never more
+                                 than max_concurrent_tasks */
+    double dequeue_timeout;   /* seconds between idle polls; 0: 30 */
+    double heartbeat_timeout; /* seconds; 0: 30; else at least
+                                 PGQ_HEARTBEAT_MIN */
+    double shutdown_grace;    /* seconds; 0: 30 */
+    int max_takeovers;        /* poison-job limit; 0: 3 */
     pgq_worker_mode mode;
-    pgq_log_fn log;             /* NULL: silent */
+    pgq_log_fn log; /* NULL: silent */
     void *log_ud;
     pgq_log_level log_level;
     bool shutdown_on_listener_failure; /* PgQueuer's option: when the LISTEN
@@ -734,8 +730,7 @@ PGQ_NODISCARD int pgq_worker_register(pgq_worker *w, const char *entrypoint,
  * pgq_worker_run (e.g. command-line overrides of a plug-in's choices);
  * NULL if no such entrypoint or the worker already ran. Owned by the
  * worker. */
-pgq_entrypoint_opts *pgq_worker_entrypoint_opts(pgq_worker *w,
-                                                const char *entrypoint);
+pgq_entrypoint_opts *pgq_worker_entrypoint_opts(pgq_worker *w, const char *entrypoint);
 /* Runs until stopped (or drained). Returns PGQ_OK after a clean stop. */
 PGQ_NODISCARD int pgq_worker_run(pgq_worker *w);
 /* Async-signal-safe. First call: graceful stop; immediate (or a second
@@ -815,16 +810,16 @@ PGQ_NODISCARD int pgq_schedule_remove(pgq_client *c, const int64_t *ids, size_t 
  * bound i (pgq_stats_bucket_bound); the last bucket has no upper bound. */
 #define PGQ_STATS_BUCKETS 14
 typedef struct pgq_worker_stats {
-    uint64_t outcomes[7];     /* runs by how they ended, indexed by status:
-                                 SUCCESSFUL, EXCEPTION, FAILED (held),
-                                 CANCELED (while running), QUEUED (retried) */
-    uint64_t handler_count;   /* handler runs timed */
-    double handler_seconds;   /* their total duration */
+    uint64_t outcomes[7];   /* runs by how they ended, indexed by status:
+                               SUCCESSFUL, EXCEPTION, FAILED (held),
+                               CANCELED (while running), QUEUED (retried) */
+    uint64_t handler_count; /* handler runs timed */
+    double handler_seconds; /* their total duration */
     uint64_t handler_buckets[PGQ_STATS_BUCKETS];
-    uint64_t claim_count;     /* claim statements that succeeded */
-    double claim_seconds;     /* their total round-trip time */
+    uint64_t claim_count; /* claim statements that succeeded */
+    double claim_seconds; /* their total round-trip time */
     uint64_t claim_buckets[PGQ_STATS_BUCKETS];
-    uint64_t reconnects;      /* times the worker got its connection back */
+    uint64_t reconnects; /* times the worker got its connection back */
 } pgq_worker_stats;
 
 /* The upper bound in seconds of histogram bucket i (INFINITY for the last,

@@ -33,9 +33,15 @@ void pgq__buf_append(pgq__buf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
-void pgq__buf_puts(pgq__buf *b, const char *s) { pgq__buf_append(b, s, strlen(s)); }
+void pgq__buf_puts(pgq__buf *b, const char *s)
+{
+    pgq__buf_append(b, s, strlen(s));
+}
 
-void pgq__buf_putc(pgq__buf *b, char ch) { pgq__buf_append(b, &ch, 1); }
+void pgq__buf_putc(pgq__buf *b, char ch)
+{
+    pgq__buf_append(b, &ch, 1);
+}
 
 void pgq__buf_printf(pgq__buf *b, const char *fmt, ...)
 {
@@ -91,11 +97,21 @@ void pgq__buf_json_str(pgq__buf *b, const char *s)
     pgq__buf_putc(b, '"');
     for (const unsigned char *u = (const unsigned char *)s; u && *u; u++) {
         switch (*u) {
-        case '"': pgq__buf_puts(b, "\\\""); break;
-        case '\\': pgq__buf_puts(b, "\\\\"); break;
-        case '\n': pgq__buf_puts(b, "\\n"); break;
-        case '\r': pgq__buf_puts(b, "\\r"); break;
-        case '\t': pgq__buf_puts(b, "\\t"); break;
+        case '"':
+            pgq__buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            pgq__buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            pgq__buf_puts(b, "\\n");
+            break;
+        case '\r':
+            pgq__buf_puts(b, "\\r");
+            break;
+        case '\t':
+            pgq__buf_puts(b, "\\t");
+            break;
         default:
             if (*u < 0x20)
                 pgq__buf_printf(b, "\\u%04x", *u);
@@ -134,4 +150,7 @@ const char *pgq__buf_cstr(pgq__buf *b)
     return b->data ? b->data : "";
 }
 
-char *pgq__strdup(const char *s) { return s ? strdup(s) : NULL; }
+char *pgq__strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}

@@ -223,7 +223,8 @@ static PGresult *locked_claim(pgq_client *c, const claim_params *p,
 static bool lost_race(pgq_client *c)
 {
     return strcmp(c->sqlstate, "40P01") == 0 ||
-           (strcmp(c->sqlstate, "23505") == 0 && strstr(c->errmsg, "pgqueuer_picked_slot_idx"));
+           (strcmp(c->sqlstate, "23505") == 0 &&
+            strstr(c->errmsg, "pgqueuer_picked_slot_idx"));
 }
 
 /* Attempts at a claim that keeps losing slot races before it is returned

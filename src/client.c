@@ -132,10 +132,22 @@ void pgq_client_free(pgq_client *c)
     free(c);
 }
 
-const char *pgq_client_errmsg(const pgq_client *c) { return c ? c->errmsg : ""; }
-const char *pgq_client_sqlstate(const pgq_client *c) { return c ? c->sqlstate : ""; }
-pgq_pgconn *pgq_client_conn(pgq_client *c) { return c ? c->conn : NULL; }
-const char *pgq_client_channel(const pgq_client *c) { return c ? c->names.channel : ""; }
+const char *pgq_client_errmsg(const pgq_client *c)
+{
+    return c ? c->errmsg : "";
+}
+const char *pgq_client_sqlstate(const pgq_client *c)
+{
+    return c ? c->sqlstate : "";
+}
+pgq_pgconn *pgq_client_conn(pgq_client *c)
+{
+    return c ? c->conn : NULL;
+}
+const char *pgq_client_channel(const pgq_client *c)
+{
+    return c ? c->names.channel : "";
+}
 
 /* Pulls the key out of "Key (dedupe_key)=(abc) already exists." */
 static void dedupe_key_from_detail(const char *detail, char *key, size_t n)
@@ -298,10 +310,10 @@ PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams, const char *const *
     snprintf(name, sizeof name, "pgq_%d", (int)s);
     /* Unnamed, the server parses and plans the statement at every call;
      * nothing of it outlives the call, so any server connection will do. */
-    PGresult *r = c->no_prepare ? PQexecParams(c->conn, c->sql[s], nparams, NULL, values,
-                                               lengths, formats, 0)
-                                : PQexecPrepared(c->conn, name, nparams, values,
-                                                 lengths, formats, 0);
+    PGresult *r =
+        c->no_prepare
+            ? PQexecParams(c->conn, c->sql[s], nparams, NULL, values, lengths, formats, 0)
+            : PQexecPrepared(c->conn, name, nparams, values, lengths, formats, 0);
     *rc = pgq__check(c, r);
     if (*rc != PGQ_OK) {
         /* A prepared statement does not survive a new connection or an

@@ -219,8 +219,9 @@ int pgq_enqueue(pgq_client *c, const pgq_new_job *jobs, size_t n,
     if (rc != PGQ_OK)
         goto out;
     pgq__stmt s = on_conflict == PGQ_CONFLICT_SKIP ? PGQ__ENQUEUE_SKIP
-                  : on_conflict == PGQ_CONFLICT_UPDATE_PRIORITY ? PGQ__ENQUEUE_UPDATE_PRIORITY
-                                                                : PGQ__ENQUEUE;
+                  : on_conflict == PGQ_CONFLICT_UPDATE_PRIORITY
+                      ? PGQ__ENQUEUE_UPDATE_PRIORITY
+                      : PGQ__ENQUEUE;
     r = pgq__batch_exec(c, &b, s, &rc);
     if (r)
         rc = collect_ids(c, r, n, ids);

@@ -4,8 +4,8 @@
 
 #include "internal.h"
 
-int pgq_list_failed_page(pgq_client *c, const char *entrypoint, int64_t before_id, int limit,
-                         pgq_failed_set *out)
+int pgq_list_failed_page(pgq_client *c, const char *entrypoint, int64_t before_id,
+                         int limit, pgq_failed_set *out)
 {
     if (!c)
         return PGQ_EINVAL;
@@ -13,8 +13,10 @@ int pgq_list_failed_page(pgq_client *c, const char *entrypoint, int64_t before_i
     out->count = 0;
     out->jobs = NULL;
     if (limit < 1 || limit > 10000 || before_id < 0)
-        return pgq__fail(c, PGQ_EINVAL, "failed page: limit %d not in 1..10000 or a "
-                                        "negative id", limit);
+        return pgq__fail(c, PGQ_EINVAL,
+                         "failed page: limit %d not in 1..10000 or a "
+                         "negative id",
+                         limit);
     snprintf(lim, sizeof lim, "%d", limit);
     snprintf(before, sizeof before, "%lld", (long long)before_id);
     const char *values[3] = {lim, entrypoint, before_id > 0 ? before : NULL};

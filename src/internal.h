@@ -53,12 +53,11 @@ void pgq__buf_int8_array(pgq__buf *b, const int64_t *v, size_t n);
  */
 typedef struct pgq__names {
     char prefix[64];
-    char schema[64];   /* "" for none */
-    char channel[80];  /* prefix + "ch_pgqueuer" */
+    char schema[64];  /* "" for none */
+    char channel[80]; /* prefix + "ch_pgqueuer" */
 } pgq__names;
 
-int pgq__names_init(pgq__names *n, const pgq_config *cfg, char *err,
-                    size_t errlen);
+int pgq__names_init(pgq__names *n, const pgq_config *cfg, char *err, size_t errlen);
 /* Expands a template; malloc'd result, NULL on oom. */
 char *pgq__render(const pgq__names *n, const char *tmpl);
 /* True if s matches ^[A-Za-z_][A-Za-z0-9_]*$ and is shorter than 50. */
@@ -79,12 +78,12 @@ char *pgq__next_statement(const char **pos);
 struct pgq_client {
     PGconn *conn;
     pgq__names names;
-    char *errmsg;               /* "" when none */
+    char *errmsg; /* "" when none */
     char sqlstate[6];
     bool prepared[PGQ__STMT_COUNT];
-    bool no_prepare;             /* send statements unnamed (poolers) */
+    bool no_prepare;            /* send statements unnamed (poolers) */
     char *sql[PGQ__STMT_COUNT]; /* rendered statements, NULL until used */
-    int shape; /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
+    int shape;                  /* PGQ__SHAPE_* bits, 0 until read (shape.c) */
 };
 
 /* Folds the log into the statistics under PgQueuer's advisory lock
@@ -122,9 +121,8 @@ int pgq__check(pgq_client *c, const PGresult *r);
 /* Runs a prepared runtime statement, preparing it on first use. Parameters
  * are text unless formats says otherwise; results in text. On error returns
  * NULL with *rc set; on success *rc is PGQ_OK and the caller clears r. */
-PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams,
-                    const char *const *values, const int *lengths,
-                    const int *formats, int *rc);
+PGresult *pgq__exec(pgq_client *c, pgq__stmt s, int nparams, const char *const *values,
+                    const int *lengths, const int *formats, int *rc);
 
 /* Makes s ready for pgq__send, e.g. in pipeline mode where pgq__exec
  * cannot be used: prepares it on this connection unless already done (or,
@@ -187,8 +185,7 @@ typedef struct pgq__batch {
 bool pgq__headers_ok(const char *text);
 
 /* Validates job (index names it in the message) and appends it. */
-int pgq__batch_add(pgq_client *c, pgq__batch *b, const pgq_new_job *job,
-                   size_t index);
+int pgq__batch_add(pgq_client *c, pgq__batch *b, const pgq_new_job *job, size_t index);
 /* Runs statement s with the batch as its parameters; the batch is emptied
  * afterwards. Same result contract as pgq__exec. */
 PGresult *pgq__batch_exec(pgq_client *c, pgq__batch *b, pgq__stmt s, int *rc);

@@ -110,7 +110,8 @@ static char *col_str(const PGresult *r, int row, int col)
 
 static double col_num(const PGresult *r, int row, int col)
 {
-    return col < 0 || PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
+    return col < 0 || PQgetisnull(r, row, col) ? 0
+                                               : strtod(PQgetvalue(r, row, col), NULL);
 }
 
 static void job_free_fields(pgq_job *j)

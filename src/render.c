@@ -68,7 +68,8 @@ static bool expand(pgq__buf *b, const pgq__names *n, const char *key)
         /* The qualified name as PgQueuer writes it (unquoted), e.g. for its
          * advisory lock keys; names are validated lower-case identifiers. */
         pgq__buf q = {0};
-        pgq__buf_printf(&q, "%s%s%s%s", n->schema, n->schema[0] ? "." : "", n->prefix, arg);
+        pgq__buf_printf(&q, "%s%s%s%s", n->schema, n->schema[0] ? "." : "", n->prefix,
+                        arg);
         literal(b, pgq__buf_cstr(&q) ? q.data : "");
         pgq__buf_free(&q);
     } else if (strcmp(key, "CHANNEL") == 0) {

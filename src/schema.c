@@ -289,9 +289,12 @@ static int install_blocker(pgq_client *c, const PGresult *r, const pgq_sql_opts 
         int col;
         const char *kind, *name;
     } objs[] = {
-        {P_QUEUE, "table", "pgqueuer"},         {P_LOG, "table", "pgqueuer_log"},
-        {P_STATS, "table", "pgqueuer_statistics"}, {P_SCHED, "table", "pgqueuer_schedules"},
-        {P_TYPE, "type", "pgqueuer_status"},    {P_FUNC, "function", "fn_pgqueuer_changed"},
+        {P_QUEUE, "table", "pgqueuer"},
+        {P_LOG, "table", "pgqueuer_log"},
+        {P_STATS, "table", "pgqueuer_statistics"},
+        {P_SCHED, "table", "pgqueuer_schedules"},
+        {P_TYPE, "type", "pgqueuer_status"},
+        {P_FUNC, "function", "fn_pgqueuer_changed"},
     };
     char name[160];
     const char *db = PQgetvalue(r, 0, P_DB);
@@ -331,7 +334,8 @@ int pgq_install(pgq_client *c, const pgq_sql_opts *opts)
         return rc;
     rc = run_kind(c, PGQ_SQL_INSTALL, opts);
     /* Another installer may have won the race since the check above. */
-    if (rc != PGQ_OK && (strcmp(c->sqlstate, "42P07") == 0 || strcmp(c->sqlstate, "42710") == 0))
+    if (rc != PGQ_OK &&
+        (strcmp(c->sqlstate, "42P07") == 0 || strcmp(c->sqlstate, "42710") == 0))
         rc = pgq__fail(c, PGQ_EEXISTS, "already installed in database %s (%s)",
                        PQdb(c->conn), c->errmsg);
     return rc;
@@ -389,9 +393,11 @@ static int upgrade_step(pgq_client *c, const char *stmt, const char *fp_sql, cha
 /* Session advisory lock serialising upgrades of this queue table. */
 static int upgrade_lock(pgq_client *c, bool take)
 {
-    char *sql = pgq__render(&c->names, take
-        ? "SELECT pg_advisory_lock(hashtext({LQ:pgqueuer}), hashtext('pgq upgrade'))"
-        : "SELECT pg_advisory_unlock(hashtext({LQ:pgqueuer}), hashtext('pgq upgrade'))");
+    char *sql = pgq__render(
+        &c->names,
+        take ? "SELECT pg_advisory_lock(hashtext({LQ:pgqueuer}), hashtext('pgq upgrade'))"
+             : "SELECT pg_advisory_unlock(hashtext({LQ:pgqueuer}), hashtext('pgq "
+               "upgrade'))");
     if (!sql)
         return pgq__fail(c, PGQ_ENOMEM, "out of memory");
     PGresult *r = PQexec(c->conn, sql);
@@ -401,8 +407,8 @@ static int upgrade_lock(pgq_client *c, bool take)
     return rc;
 }
 
-static int upgrade_statements(pgq_client *c, const char *sql, bool plan, pgq_upgrade_fn fn,
-                              void *ud, int *applied)
+static int upgrade_statements(pgq_client *c, const char *sql, bool plan,
+                              pgq_upgrade_fn fn, void *ud, int *applied)
 {
     char fp[33];
     char *fp_sql = pgq__render(&c->names, pgq__sql_upgrade_fingerprint);
@@ -473,7 +479,10 @@ int pgq_upgrade_run(pgq_client *c, const pgq_sql_opts *opts, bool plan_only,
     return rc;
 }
 
-int pgq_upgrade(pgq_client *c) { return pgq_upgrade_run(c, NULL, false, NULL, NULL, NULL); }
+int pgq_upgrade(pgq_client *c)
+{
+    return pgq_upgrade_run(c, NULL, false, NULL, NULL, NULL);
+}
 
 int pgq_set_durability(pgq_client *c, pgq_durability d)
 {

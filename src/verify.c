@@ -13,7 +13,17 @@
 
 #include "internal.h"
 
-enum { V_KEY, V_EXPECTED, V_ACTUAL, V_OPTIONAL, V_SINCE, V_ALT, V_ALT_OUTDATED, V_SHAPE, V_COUNT };
+enum {
+    V_KEY,
+    V_EXPECTED,
+    V_ACTUAL,
+    V_OPTIONAL,
+    V_SINCE,
+    V_ALT,
+    V_ALT_OUTDATED,
+    V_SHAPE,
+    V_COUNT
+};
 
 /* The release bands verify names: lowest and highest release of each. */
 typedef struct band {
@@ -80,8 +90,9 @@ static void check_present(report *rep, const PGresult *r, int row, pgq__buf *msg
     if (!want && strncmp(key, "index ", 6) == 0) {
         /* A newer PgQueuer may add indexes pgq does not know: noted, and
          * left alone by upgrade, but no divergence. */
-        pgq__buf_printf(msg, "note: %s is not in any PgQueuer release pgq knows (%s); "
-                             "left alone",
+        pgq__buf_printf(msg,
+                        "note: %s is not in any PgQueuer release pgq knows (%s); "
+                        "left alone",
                         key, have);
         if (rep->fn && pgq__buf_cstr(msg))
             rep->fn(rep->ud, msg->data);
@@ -89,7 +100,8 @@ static void check_present(report *rep, const PGresult *r, int row, pgq__buf *msg
         return;
     }
     if (want && have && since > rep->b.hi)
-        pgq__buf_printf(msg, "unexpected %s in a PgQueuer %s shape (PgQueuer %d.%d added it)",
+        pgq__buf_printf(msg,
+                        "unexpected %s in a PgQueuer %s shape (PgQueuer %d.%d added it)",
                         key, rep->b.name, since / 10, since % 10);
     else if (want && !have)
         pgq__buf_printf(msg, "missing %s (%s)", key, want);
@@ -183,8 +195,10 @@ int pgq_verify_shape(pgq_client *c, bool expect_present, pgq_verify_fn fn, void 
         snprintf(shape->name, sizeof shape->name, "%s", rep.b.name);
     if (expect_present && none) {
         /* One line instead of one per column of every missing table. */
-        pgq__buf_printf(&msg, "missing every object: no pgq schema in database %s "
-                              "(run pgq install)", PQdb(c->conn));
+        pgq__buf_printf(&msg,
+                        "missing every object: no pgq schema in database %s "
+                        "(run pgq install)",
+                        PQdb(c->conn));
         say(&rep, &msg);
     } else {
         for (int row = 0; row < PQntuples(r); row++) {

@@ -71,7 +71,8 @@ static int look(pgq_client *c, pgq_id_outcome *o, size_t n, const pgq_wait_opts 
             continue;
         o[i].status = st[j].status;
         if (st[j].result == PGQ_ID_NOT_FOUND || settled(st[j].status)) {
-            o[i].result = st[j].result == PGQ_ID_NOT_FOUND ? PGQ_ID_NOT_FOUND : PGQ_ID_DONE;
+            o[i].result =
+                st[j].result == PGQ_ID_NOT_FOUND ? PGQ_ID_NOT_FOUND : PGQ_ID_DONE;
             if (opts->on_final)
                 opts->on_final(opts->ud, &o[i]);
         }
@@ -108,8 +109,8 @@ static int sleep_on(pgq_client *c, double seconds, bool listening)
     return PGQ_OK;
 }
 
-static int wait_loop(pgq_client *c, pgq_id_outcome *o, size_t n, const pgq_wait_opts *opts,
-                     bool listening)
+static int wait_loop(pgq_client *c, pgq_id_outcome *o, size_t n,
+                     const pgq_wait_opts *opts, bool listening)
 {
     double poll_every = opts->poll_interval > 0 ? opts->poll_interval : 1.0;
     double deadline = opts->timeout > 0 ? now_mono() + opts->timeout : 0;
@@ -143,14 +144,16 @@ int pgq_jobs_wait(pgq_client *c, const int64_t *ids, size_t n, const pgq_wait_op
     if (n == 0 || !ids)
         return pgq__fail(c, PGQ_EINVAL, "no job ids given");
     if (!(opts->timeout >= 0) || !(opts->poll_interval >= 0))
-        return pgq__fail(c, PGQ_EINVAL, "the timeout and poll interval must not be negative");
+        return pgq__fail(c, PGQ_EINVAL,
+                         "the timeout and poll interval must not be negative");
     pgq_id_outcome *o = calloc(n, sizeof *o);
     if (!o)
         return pgq__fail(c, PGQ_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (ids[i] <= 0) {
             free(o);
-            return pgq__fail(c, PGQ_EINVAL, "job id %lld is not positive", (long long)ids[i]);
+            return pgq__fail(c, PGQ_EINVAL, "job id %lld is not positive",
+                             (long long)ids[i]);
         }
         o[i] = (pgq_id_outcome){ids[i], PGQ_ID_WRONG_STATUS, PGQ_QUEUED};
     }

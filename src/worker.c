@@ -10,8 +10,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "worker.h"
 #include "scheduler/scheduler.h"
+#include "worker.h"
 
 static int make_id(char *out, size_t n)
 {
@@ -163,8 +163,10 @@ static const char *ep_opts_problem(const pgq_entrypoint_opts *o, char *why, size
     else if (o->max_attempts < 0)
         snprintf(why, n, "max_attempts %d is negative", o->max_attempts);
     else if (bad_seconds(o->backoff_initial) || bad_seconds(o->backoff_max))
-        snprintf(why, n, "backoff_initial %g s or backoff_max %g s is not from 0 to "
-                 "below %g s", o->backoff_initial, o->backoff_max, PGQ_SECONDS_MAX);
+        snprintf(why, n,
+                 "backoff_initial %g s or backoff_max %g s is not from 0 to "
+                 "below %g s",
+                 o->backoff_initial, o->backoff_max, PGQ_SECONDS_MAX);
     else if (o->backoff_initial > bmax)
         snprintf(why, n, "backoff_initial %g s is above backoff_max (%g s)",
                  o->backoff_initial, bmax);
@@ -206,8 +208,9 @@ int pgq_worker_register(pgq_worker *w, const char *entrypoint, pgq_handler handl
     if (!w)
         return PGQ_EINVAL;
     if (!entrypoint || !*entrypoint || !handler)
-        return reg_fail(w, PGQ_EINVAL, "an entrypoint needs a non-empty name and a "
-                                       "handler");
+        return reg_fail(w, PGQ_EINVAL,
+                        "an entrypoint needs a non-empty name and a "
+                        "handler");
     if (ep_opts_problem(&o, why, sizeof why))
         return reg_fail(w, PGQ_EINVAL, "entrypoint '%s': %s", entrypoint, why);
     if (w->ran)

@@ -59,7 +59,7 @@ struct pgq_job_ctx {
      * a fraction of the job's retry_timer: until then no other worker can
      * have taken it over. */
     double fresh_until, fresh_for;
-    size_t held_index;     /* loop only: position in the held array */
+    size_t held_index; /* loop only: position in the held array */
     /* What the handler reported. */
     char *err_type, *err_message, *err_detail;
     bool retry_asked;
@@ -272,8 +272,8 @@ struct pgq_worker {
     int stop_rc;     /* returned after a graceful stop the worker chose
                         itself (shutdown_on_listener_failure), or PGQ_OK */
     uint64_t n_ok, n_failed, n_retried;
-    double fold_at;       /* next statistics fold (about every 30 s) */
-    uint64_t folded_upto; /* n_ok + n_failed + n_retried at the last fold */
+    double fold_at;           /* next statistics fold (about every 30 s) */
+    uint64_t folded_upto;     /* n_ok + n_failed + n_retried at the last fold */
     struct pgq__sched *sched; /* cron schedules (src/scheduler/), or NULL */
 };
 

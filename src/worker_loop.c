@@ -556,8 +556,8 @@ static void take_claimed(pgq_worker *w, pgq_job_set *set, double now, double sen
             pgq__ctx_free(ctx);
             continue;
         }
-        double timer = ep->opts.retry_timer > 0 ? ep->opts.retry_timer
-                                                : w->opts.heartbeat_timeout;
+        double timer =
+            ep->opts.retry_timer > 0 ? ep->opts.retry_timer : w->opts.heartbeat_timeout;
         ctx->fresh_for = FRESH_FRACTION * timer;
         ctx->fresh_until = sent + ctx->fresh_for;
         batch[k++] = ctx;
@@ -601,7 +601,8 @@ static size_t claim_size(const pgq_worker *w)
         want = w->n_active < threads + batch ? batch : 0;
     } else {
         size_t slots = w->n_active >= threads ? 0 : threads - w->n_active;
-        if (slots == 0 || (slots < (batch < threads ? batch : threads) && w->n_active > 0))
+        if (slots == 0 ||
+            (slots < (batch < threads ? batch : threads) && w->n_active > 0))
             return 0;
         want = slots < batch ? slots : batch;
     }

@@ -114,7 +114,8 @@ void pgq_job_ctx_retry(pgq_job_ctx *ctx, double delay)
     ctx->retry_asked = true;
     /* Beyond PGQ_SECONDS_MAX the retry's timestamp would leave
      * PostgreSQL's range and its recording would fail. */
-    ctx->retry_delay = delay > 0 && isfinite(delay) ? fmin(delay, PGQ_SECONDS_MAX / 2) : 0;
+    ctx->retry_delay =
+        delay > 0 && isfinite(delay) ? fmin(delay, PGQ_SECONDS_MAX / 2) : 0;
 }
 
 bool pgq_job_ctx_cancelled(const pgq_job_ctx *ctx)
@@ -194,7 +195,8 @@ static void decide_failure(pgq_job_ctx *ctx, int rc, double ms)
         char msg[160];
         snprintf(msg, sizeof msg,
                  "retry requested after run %d, but at most %d run(s) are allowed%s",
-                 attempt, asked_limit, o->max_attempts > 0 ? "" : " without max_attempts");
+                 attempt, asked_limit,
+                 o->max_attempts > 0 ? "" : " without max_attempts");
         ctx->err_message = strdup(msg);
         if (!ctx->err_type)
             ctx->err_type = strdup("RetryLimitReached");

@@ -53,7 +53,8 @@ void pgq_worker_stats_get(const pgq_worker *w, pgq_worker_stats *out)
     const pgq__wstats *s = &w->core->stats;
     for (size_t i = 0; i < 7; i++)
         out->outcomes[i] = get(&s->outcomes[i]);
-    hist_get(&s->handler, &out->handler_count, &out->handler_seconds, out->handler_buckets);
+    hist_get(&s->handler, &out->handler_count, &out->handler_seconds,
+             out->handler_buckets);
     hist_get(&s->claim, &out->claim_count, &out->claim_seconds, out->claim_buckets);
     out->reconnects = get(&s->reconnects);
 }

@@ -90,7 +90,8 @@ static PGresult *vquery(const char *fmt, va_list ap)
     PGresult *r = PQexec(tdb(), sql);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        th_fail(__FILE__, __LINE__, "SQL failed: %s\n#   %s", sql, PQresultErrorMessage(r));
+        th_fail(__FILE__, __LINE__, "SQL failed: %s\n#   %s", sql,
+                PQresultErrorMessage(r));
     return r;
 }
 

@@ -19,7 +19,10 @@ typedef struct th_case {
 } th_case;
 
 #define TEST(name) static void name(void)
-#define CASE(name) {#name, name}
+#define CASE(name)                                                                       \
+    {                                                                                    \
+#name, name                                                                      \
+    }
 
 /* Runs the cases (argv[1], if given, selects one by name). */
 int th_main(const th_case *cases, size_t n, int argc, char **argv);
@@ -27,37 +30,37 @@ int th_main(const th_case *cases, size_t n, int argc, char **argv);
 void th_fail(const char *file, int line, const char *fmt, ...) PGQ_PRINTF(3, 4)
     __attribute__((noreturn));
 
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond))                                                          \
-            th_fail(__FILE__, __LINE__, "check failed: %s", #cond);           \
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            th_fail(__FILE__, __LINE__, "check failed: %s", #cond);                      \
     } while (0)
-#define CHECKF(cond, ...)                                                     \
-    do {                                                                      \
-        if (!(cond))                                                          \
-            th_fail(__FILE__, __LINE__, __VA_ARGS__);                         \
+#define CHECKF(cond, ...)                                                                \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            th_fail(__FILE__, __LINE__, __VA_ARGS__);                                    \
     } while (0)
-#define CHECK_INT(a, b)                                                       \
-    do {                                                                      \
-        long long a_ = (long long)(a), b_ = (long long)(b);                   \
-        if (a_ != b_)                                                         \
-            th_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, \
-                    a_, #b, b_);                                              \
+#define CHECK_INT(a, b)                                                                  \
+    do {                                                                                 \
+        long long a_ = (long long)(a), b_ = (long long)(b);                              \
+        if (a_ != b_)                                                                    \
+            th_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, a_, #b,   \
+                    b_);                                                                 \
     } while (0)
-#define CHECK_STR(a, b)                                                       \
-    do {                                                                      \
-        const char *a_ = (a), *b_ = (b);                                      \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0)                                \
-            th_fail(__FILE__, __LINE__, "%s is \"%s\", expected \"%s\"", #a,   \
-                    a_ ? a_ : "(null)", b_ ? b_ : "(null)");                  \
+#define CHECK_STR(a, b)                                                                  \
+    do {                                                                                 \
+        const char *a_ = (a), *b_ = (b);                                                 \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0)                                           \
+            th_fail(__FILE__, __LINE__, "%s is \"%s\", expected \"%s\"", #a,             \
+                    a_ ? a_ : "(null)", b_ ? b_ : "(null)");                             \
     } while (0)
 /* A pgq call that must succeed; on failure shows the handle's message. */
-#define CHECK_OK(c, call)                                                     \
-    do {                                                                      \
-        int rc_ = (call);                                                     \
-        if (rc_ != PGQ_OK)                                                    \
-            th_fail(__FILE__, __LINE__, "%s returned %s: %s", #call,           \
-                    pgq_err_name(rc_), pgq_client_errmsg(c));                 \
+#define CHECK_OK(c, call)                                                                \
+    do {                                                                                 \
+        int rc_ = (call);                                                                \
+        if (rc_ != PGQ_OK)                                                               \
+            th_fail(__FILE__, __LINE__, "%s returned %s: %s", #call, pgq_err_name(rc_),  \
+                    pgq_client_errmsg(c));                                               \
     } while (0)
 
 /* ---- Database helpers (the test file's own fresh database, PGDATABASE) -- */

@@ -61,8 +61,11 @@ void wb_printf(wbuf *b, const char *fmt, ...)
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
     unsigned c = p[0];
-    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
     if (len == 0 || len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4))
         return 0;
     for (size_t i = 1; i < len; i++)
@@ -175,9 +178,12 @@ static const struct {
     web_route route;
     const char *href, *label;
 } nav[] = {
-    {WEB_R_OVERVIEW, "/", "Overview"},   {WEB_R_FAILED, "/failed", "Failed jobs"},
-    {WEB_R_QUEUE, "/queue", "Queue"},    {WEB_R_WORKERS, "/workers", "Workers"},
-    {WEB_R_SCHEDULES, "/schedules", "Schedules"}, {WEB_R_SYSTEM, "/system", "System"},
+    {WEB_R_OVERVIEW, "/", "Overview"},
+    {WEB_R_FAILED, "/failed", "Failed jobs"},
+    {WEB_R_QUEUE, "/queue", "Queue"},
+    {WEB_R_WORKERS, "/workers", "Workers"},
+    {WEB_R_SCHEDULES, "/schedules", "Schedules"},
+    {WEB_R_SYSTEM, "/system", "System"},
 };
 
 void web_page_begin(wbuf *b, const web_server *s, const char *title, web_route active)
@@ -225,7 +231,8 @@ void web_error(web_resp *r, const web_server *s, int status, const char *fmt, ..
     web_page_end(&r->body);
 }
 
-void web_db_error(web_resp *r, const web_server *s, pgq_client *c, const char *what, int rc)
+void web_db_error(web_resp *r, const web_server *s, pgq_client *c, const char *what,
+                  int rc)
 {
     int status = rc == PGQ_ECONNECT ? 503 : rc == PGQ_ENOSCHEMA ? 503 : 500;
     web_error(r, s, status, "%s: %s", what, c ? pgq_client_errmsg(c) : pgq_strerror(rc));

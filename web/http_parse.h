@@ -14,22 +14,22 @@
 /* The pages and endpoints; the path decides, the method is checked later. */
 typedef enum web_route {
     WEB_R_NOT_FOUND = 0,
-    WEB_R_BAD_ID,       /* a /job/... path whose id is malformed */
-    WEB_R_OVERVIEW,     /* / */
-    WEB_R_OVERVIEW_API, /* /api/overview */
-    WEB_R_FAILED,       /* /failed */
-    WEB_R_FAILED_ACTION,/* /failed/action (POST) */
-    WEB_R_JOB,          /* /job/ID */
-    WEB_R_JOB_PAYLOAD,  /* /job/ID/payload (download) */
-    WEB_R_JOB_REQUEUE,  /* /job/ID/requeue (POST, with an edited payload) */
-    WEB_R_QUEUE,        /* /queue */
-    WEB_R_WORKERS,      /* /workers */
-    WEB_R_SCHEDULES,    /* /schedules */
-    WEB_R_SYSTEM,       /* /system */
-    WEB_R_METRICS,      /* /metrics */
-    WEB_R_HEALTHZ,      /* /healthz */
-    WEB_R_CSS,          /* /static/style.css */
-    WEB_R_JS,           /* /static/app.js */
+    WEB_R_BAD_ID,        /* a /job/... path whose id is malformed */
+    WEB_R_OVERVIEW,      /* / */
+    WEB_R_OVERVIEW_API,  /* /api/overview */
+    WEB_R_FAILED,        /* /failed */
+    WEB_R_FAILED_ACTION, /* /failed/action (POST) */
+    WEB_R_JOB,           /* /job/ID */
+    WEB_R_JOB_PAYLOAD,   /* /job/ID/payload (download) */
+    WEB_R_JOB_REQUEUE,   /* /job/ID/requeue (POST, with an edited payload) */
+    WEB_R_QUEUE,         /* /queue */
+    WEB_R_WORKERS,       /* /workers */
+    WEB_R_SCHEDULES,     /* /schedules */
+    WEB_R_SYSTEM,        /* /system */
+    WEB_R_METRICS,       /* /metrics */
+    WEB_R_HEALTHZ,       /* /healthz */
+    WEB_R_CSS,           /* /static/style.css */
+    WEB_R_JS,            /* /static/app.js */
 } web_route;
 
 /* Maps a request path (without the query string) to a route; *id is set

@@ -40,11 +40,13 @@ void page_metrics(web_server *s, const web_req *q, web_resp *r)
     }
     family(b, "pgq_up", "gauge", "1 when the database answered the last count.");
     wb_puts(b, "pgq_up 1\n");
-    family(b, "pgq_queue_jobs", "gauge", "Jobs in the queue table by entrypoint and status.");
+    family(b, "pgq_queue_jobs", "gauge",
+           "Jobs in the queue table by entrypoint and status.");
     for (size_t i = 0; i < sn->ov.count; i++) {
         wb_puts(b, "pgq_queue_jobs{entrypoint=\"");
         label(b, sn->ov.rows[i].entrypoint);
-        wb_printf(b, "\",status=\"%s\"} %lld\n", pgq_job_status_name(sn->ov.rows[i].status),
+        wb_printf(b, "\",status=\"%s\"} %lld\n",
+                  pgq_job_status_name(sn->ov.rows[i].status),
                   (long long)sn->ov.rows[i].count);
     }
     family(b, "pgq_oldest_queued_age_seconds", "gauge",
@@ -78,7 +80,8 @@ void page_metrics(web_server *s, const web_req *q, web_resp *r)
     family(b, "pgq_active_workers", "gauge", "Distinct workers holding running jobs.");
     wb_printf(b, "pgq_active_workers %lld\n", (long long)sn->ov.workers);
     family(b, "pgq_schema_ok", "gauge",
-           "1 when the schema matches what pgq expects (pgq verify), 0 when not or unknown.");
+           "1 when the schema matches what pgq expects (pgq verify), 0 when not or "
+           "unknown.");
     wb_printf(b, "pgq_schema_ok %d\n", sn->schema_problems == 0);
     family(b, "pgq_snapshot_timestamp_seconds", "gauge",
            "When these counts were taken (database clock, Unix time).");
@@ -106,7 +109,8 @@ void page_healthz(web_server *s, const web_req *q, web_resp *r)
     }
     r->status = 503;
     wb_printf(&r->body, "%s: %s\n",
-              rc == PGQ_ENOSCHEMA ? "schema missing"
-              : rc == PGQ_ECONNECT ? "database unreachable" : "database error",
+              rc == PGQ_ENOSCHEMA  ? "schema missing"
+              : rc == PGQ_ECONNECT ? "database unreachable"
+                                   : "database error",
               pgq_client_errmsg(c));
 }

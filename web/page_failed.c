@@ -25,20 +25,23 @@ static void filter_form(wbuf *b, const char *entrypoint)
 static void row(wbuf *b, const pgq_failed_job *f, bool actions)
 {
     char when[32];
-    const char *e = f->error_message && *f->error_message ? f->error_message : f->error_type;
+    const char *e =
+        f->error_message && *f->error_message ? f->error_message : f->error_type;
     size_t en = e ? strlen(e) : 0;
     wb_puts(b, "<tr>");
     if (actions)
-        wb_printf(b, "<td><input type=\"checkbox\" name=\"id\" value=\"%lld\" "
-                     "aria-label=\"select job %lld\"></td>",
+        wb_printf(b,
+                  "<td><input type=\"checkbox\" name=\"id\" value=\"%lld\" "
+                  "aria-label=\"select job %lld\"></td>",
                   (long long)f->job.id, (long long)f->job.id);
     wb_printf(b, "<td class=\"num\"><a href=\"/job/%lld\">%lld</a></td><td>",
               (long long)f->job.id, (long long)f->job.id);
     wb_html(b, f->job.entrypoint);
-    wb_printf(b, "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td>%s</td>"
-                 "<td class=\"num\">%zu</td><td class=\"error\">",
-              f->job.priority, f->job.attempts, web_fmt_time(f->failed_at, when, sizeof when),
-              f->job.payload_len);
+    wb_printf(b,
+              "</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td>%s</td>"
+              "<td class=\"num\">%zu</td><td class=\"error\">",
+              f->job.priority, f->job.attempts,
+              web_fmt_time(f->failed_at, when, sizeof when), f->job.payload_len);
     if (e && *e) {
         if (f->error_type && f->error_message && *f->error_message) {
             wb_html(b, f->error_type);
@@ -79,9 +82,12 @@ static void older_link(wbuf *b, const char *entrypoint, int64_t before)
     if (entrypoint) {
         wb_puts(b, "&amp;entrypoint=");
         for (const unsigned char *p = (const unsigned char *)entrypoint; *p; p++)
-            wb_printf(b, (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-                                 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'
-                             ? "%c" : "%%%02X", *p);
+            wb_printf(b,
+                      (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                              (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'
+                          ? "%c"
+                          : "%%%02X",
+                      *p);
     }
     wb_puts(b, "\">older &rarr;</a></p>\n");
 }
@@ -93,7 +99,8 @@ void page_failed(web_server *s, const web_req *q, web_resp *r)
     long n = web_form_get(q->query, q->query_len, "entrypoint", ep, sizeof ep);
     long bn = web_form_get(q->query, q->query_len, "before", num, sizeof num);
     if (n == -2 || (n >= 0 && memchr(ep, '\0', (size_t)n))) {
-        web_error(r, s, 400, "the entrypoint filter is malformed or longer than 255 bytes");
+        web_error(r, s, 400,
+                  "the entrypoint filter is malformed or longer than 255 bytes");
         return;
     }
     if (bn == -2 || (bn >= 0 && web_parse_id(num, (size_t)bn, &before) != 0)) {
@@ -121,7 +128,8 @@ void page_failed(web_server *s, const web_req *q, web_resp *r)
                           : "<p id=\"none\">No failed jobs.</p>\n");
     } else {
         if (actions) {
-            wb_puts(b, "<form method=\"post\" action=\"/failed/action\" id=\"failed-form\">");
+            wb_puts(
+                b, "<form method=\"post\" action=\"/failed/action\" id=\"failed-form\">");
             web_csrf_field(b, s);
         }
         wb_puts(b, "<table id=\"failed-table\"><thead><tr>");
@@ -136,12 +144,13 @@ void page_failed(web_server *s, const web_req *q, web_resp *r)
         wb_puts(b, "</tbody></table>\n");
         wb_printf(b, "<p id=\"count\">%zu shown, newest first", set.count);
         if (total >= 0)
-            wb_printf(b, "; %lld failed job%s held%s", (long long)total, total == 1 ? "" : "s",
-                      n > 0 ? " for this entrypoint" : "");
+            wb_printf(b, "; %lld failed job%s held%s", (long long)total,
+                      total == 1 ? "" : "s", n > 0 ? " for this entrypoint" : "");
         wb_puts(b, "</p>\n");
         if (actions)
             wb_puts(b, "<p class=\"actions\">"
-                       "<button type=\"submit\" name=\"action\" value=\"requeue\" id=\"requeue\">"
+                       "<button type=\"submit\" name=\"action\" value=\"requeue\" "
+                       "id=\"requeue\">"
                        "Re-queue selected</button> "
                        "<button type=\"submit\" name=\"action\" value=\"mark-failed\" "
                        "id=\"mark-failed\">Mark selected failed</button></p></form>\n");
@@ -149,13 +158,16 @@ void page_failed(web_server *s, const web_req *q, web_resp *r)
             older_link(b, n > 0 ? ep : NULL, set.jobs[set.count - 1].job.id);
     }
     if (actions) {
-        wb_puts(b, "<h2>Hold jobs by id</h2><form method=\"post\" action=\"/failed/action\" "
-                   "class=\"inline\">");
+        wb_puts(b,
+                "<h2>Hold jobs by id</h2><form method=\"post\" action=\"/failed/action\" "
+                "class=\"inline\">");
         web_csrf_field(b, s);
-        wb_puts(b, "<input type=\"hidden\" name=\"action\" value=\"mark-failed\">"
-                   "<label>job ids <input name=\"id\" id=\"mark-ids\" placeholder=\"4,5,6\">"
-                   "</label> <label>reason <input name=\"reason\" id=\"mark-reason\"></label> "
-                   "<button type=\"submit\" id=\"mark-by-id\">Mark failed</button></form>\n");
+        wb_puts(
+            b,
+            "<input type=\"hidden\" name=\"action\" value=\"mark-failed\">"
+            "<label>job ids <input name=\"id\" id=\"mark-ids\" placeholder=\"4,5,6\">"
+            "</label> <label>reason <input name=\"reason\" id=\"mark-reason\"></label> "
+            "<button type=\"submit\" id=\"mark-by-id\">Mark failed</button></form>\n");
     }
     web_page_end(b);
     pgq_failed_set_free(&set);
@@ -172,7 +184,8 @@ static void result_line(void *ud, bool ok, const char *line)
 }
 
 static void results_page(web_resp *r, const web_server *s, const char *title,
-                         const pgq_id_outcome *o, size_t n, const char *done, const char *verb)
+                         const pgq_id_outcome *o, size_t n, const char *done,
+                         const char *verb)
 {
     wbuf *b = &r->body;
     web_page_begin(b, s, title, WEB_R_FAILED);
@@ -207,13 +220,15 @@ void page_failed_action(web_server *s, const web_req *q, web_resp *r)
         pgq_client *c = web_client(s, err, sizeof err);
         pgq_id_outcome *o = NULL;
         size_t n_o = 0;
-        int rc = !c ? PGQ_ECONNECT
+        int rc = !c        ? PGQ_ECONNECT
                  : requeue ? pgq_requeue_failed_jobs(c, ids, n, NULL, &o, &n_o)
-                           : pgq_mark_jobs_as_failed(c, ids, n, rn > 0 ? reason : NULL, &o, &n_o);
+                           : pgq_mark_jobs_as_failed(c, ids, n, rn > 0 ? reason : NULL,
+                                                     &o, &n_o);
         if (!c)
             web_error(r, s, 503, "%s", err);
         else if (rc != PGQ_OK)
-            web_db_error(r, s, c, requeue ? "cannot re-queue" : "cannot mark jobs failed", rc);
+            web_db_error(r, s, c, requeue ? "cannot re-queue" : "cannot mark jobs failed",
+                         rc);
         else if (requeue)
             results_page(r, s, "Re-queue", o, n_o, "re-queued", "re-queued");
         else
@@ -227,8 +242,10 @@ void page_failed_action(web_server *s, const web_req *q, web_resp *r)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* Hex digits (whitespace ignored, an optional \x prefix) into bytes, in
@@ -292,7 +309,8 @@ void page_job_requeue(web_server *s, const web_req *q, web_resp *r)
                               .payload_len = keep ? 0 : (size_t)pn};
         pgq_id_outcome *out = NULL;
         size_t n_out = 0;
-        int rc = c ? pgq_requeue_failed_jobs(c, &q->id, 1, &o, &out, &n_out) : PGQ_ECONNECT;
+        int rc =
+            c ? pgq_requeue_failed_jobs(c, &q->id, 1, &o, &out, &n_out) : PGQ_ECONNECT;
         if (!c)
             web_error(r, s, 503, "%s", err);
         else if (rc != PGQ_OK)

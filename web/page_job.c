@@ -32,8 +32,9 @@ static void row_table(wbuf *b, const pgq_job *j)
     wb_puts(b, "<table class=\"kv\" id=\"job-row\">\n");
     field(b, "id", num[0]);
     field(b, "entrypoint", j->entrypoint);
-    wb_printf(b, "<tr><th>status</th><td id=\"job-status\" class=\"status-%s\">%s</td></tr>\n",
-              pgq_job_status_name(j->status), pgq_job_status_name(j->status));
+    wb_printf(
+        b, "<tr><th>status</th><td id=\"job-status\" class=\"status-%s\">%s</td></tr>\n",
+        pgq_job_status_name(j->status), pgq_job_status_name(j->status));
     field(b, "priority", num[1]);
     field(b, "attempts", num[2]);
     field(b, "created (UTC)", web_fmt_time(j->created, t[0], sizeof t[0]));
@@ -49,7 +50,10 @@ static void row_table(wbuf *b, const pgq_job *j)
 static void hex_dump(wbuf *b, const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        wb_printf(b, "%02x%s", p[i], (i + 1) % 32 == 0 ? "\n" : (i + 1) % 4 == 0 ? " " : "");
+        wb_printf(b, "%02x%s", p[i],
+                  (i + 1) % 32 == 0  ? "\n"
+                  : (i + 1) % 4 == 0 ? " "
+                                     : "");
 }
 
 static void payload(wbuf *b, const pgq_job *j)
@@ -62,10 +66,12 @@ static void payload(wbuf *b, const pgq_job *j)
     bool text = web_is_text(j->payload, j->payload_len);
     size_t cap = text ? TEXT_SHOWN : HEX_SHOWN;
     size_t shown = j->payload_len > cap ? cap : j->payload_len;
-    wb_printf(b, "<p class=\"muted\">%zu bytes, shown as %s%s. <a href=\"/job/%lld/payload\" "
-                 "id=\"payload-download\">Download</a></p>\n",
-              j->payload_len, text ? "text" : "hex",
-              shown < j->payload_len ? " (cut)" : "", (long long)j->id);
+    wb_printf(
+        b,
+        "<p class=\"muted\">%zu bytes, shown as %s%s. <a href=\"/job/%lld/payload\" "
+        "id=\"payload-download\">Download</a></p>\n",
+        j->payload_len, text ? "text" : "hex", shown < j->payload_len ? " (cut)" : "",
+        (long long)j->id);
     wb_printf(b, "<pre id=\"payload\" class=\"%s\">", text ? "text" : "hex");
     if (text)
         wb_html_n(b, (const char *)j->payload, shown);
@@ -114,9 +120,11 @@ static void traceback(wbuf *b, const char *json)
 
 static void history(wbuf *b, const pgq_log_entry *l, size_t n)
 {
-    wb_printf(b, "<h2>History (%zu log rows)</h2>\n<table id=\"job-log\"><thead><tr>"
-                 "<th>time (UTC)</th><th>status</th><th>entrypoint</th><th>priority</th>"
-                 "<th>error</th></tr></thead><tbody>\n", n);
+    wb_printf(b,
+              "<h2>History (%zu log rows)</h2>\n<table id=\"job-log\"><thead><tr>"
+              "<th>time (UTC)</th><th>status</th><th>entrypoint</th><th>priority</th>"
+              "<th>error</th></tr></thead><tbody>\n",
+              n);
     for (size_t i = 0; i < n; i++) {
         char t[32];
         const char *st = pgq_job_status_name(l[i].status);
@@ -133,34 +141,43 @@ static void history(wbuf *b, const pgq_log_entry *l, size_t n)
 static void edit_form(wbuf *b, const web_server *s, const pgq_job *j)
 {
     bool text = !j->payload || web_is_text(j->payload, j->payload_len);
-    wb_printf(b, "<h2>Fix and re-queue</h2>\n<form method=\"post\" action=\"/job/%lld/requeue\" "
-                 "id=\"requeue-form\">", (long long)j->id);
+    wb_printf(
+        b,
+        "<h2>Fix and re-queue</h2>\n<form method=\"post\" action=\"/job/%lld/requeue\" "
+        "id=\"requeue-form\">",
+        (long long)j->id);
     web_csrf_field(b, s);
     if (j->payload_len > EDIT_MAX) {
-        wb_puts(b, "<p>The payload is too large to edit here; it is re-queued unchanged.</p>"
-                   "<input type=\"hidden\" name=\"mode\" value=\"keep\">");
+        wb_puts(b,
+                "<p>The payload is too large to edit here; it is re-queued unchanged.</p>"
+                "<input type=\"hidden\" name=\"mode\" value=\"keep\">");
     } else {
-        wb_printf(b, "<p><label><input type=\"radio\" name=\"mode\" value=\"keep\" checked> "
-                     "keep the payload</label> <label><input type=\"radio\" name=\"mode\" "
-                     "value=\"%s\" id=\"mode-edit\"> use the payload below (%s)</label></p>",
+        wb_printf(b,
+                  "<p><label><input type=\"radio\" name=\"mode\" value=\"keep\" checked> "
+                  "keep the payload</label> <label><input type=\"radio\" name=\"mode\" "
+                  "value=\"%s\" id=\"mode-edit\"> use the payload below (%s)</label></p>",
                   text ? "text" : "hex", text ? "text" : "hex digits");
-        wb_puts(b, "<textarea name=\"payload\" id=\"payload-edit\" rows=\"8\" cols=\"80\">");
+        wb_puts(b,
+                "<textarea name=\"payload\" id=\"payload-edit\" rows=\"8\" cols=\"80\">");
         if (text && j->payload)
             wb_html_n(b, (const char *)j->payload, j->payload_len);
         else if (j->payload)
             hex_dump(b, j->payload, j->payload_len);
         wb_puts(b, "</textarea>");
     }
-    wb_puts(b, "<p><button type=\"submit\" id=\"requeue-one\">Re-queue</button></p></form>\n");
+    wb_puts(
+        b,
+        "<p><button type=\"submit\" id=\"requeue-one\">Re-queue</button></p></form>\n");
 }
 
 static void mark_form(wbuf *b, const web_server *s, const pgq_job *j)
 {
     wb_puts(b, "<form method=\"post\" action=\"/failed/action\" class=\"inline\">");
     web_csrf_field(b, s);
-    wb_printf(b, "<input type=\"hidden\" name=\"action\" value=\"mark-failed\">"
-                 "<input type=\"hidden\" name=\"id\" value=\"%lld\">"
-                 "<button type=\"submit\" id=\"mark-one\">Hold as failed</button></form>\n",
+    wb_printf(b,
+              "<input type=\"hidden\" name=\"action\" value=\"mark-failed\">"
+              "<input type=\"hidden\" name=\"id\" value=\"%lld\">"
+              "<button type=\"submit\" id=\"mark-one\">Hold as failed</button></form>\n",
               (long long)j->id);
 }
 
@@ -195,7 +212,8 @@ void page_job(web_server *s, const web_req *q, web_resp *r)
             payload(b, j);
             if (!web_read_only(s) && j->status == PGQ_FAILED)
                 edit_form(b, s, j);
-            else if (!web_read_only(s) && (j->status == PGQ_QUEUED || j->status == PGQ_PICKED))
+            else if (!web_read_only(s) &&
+                     (j->status == PGQ_QUEUED || j->status == PGQ_PICKED))
                 mark_form(b, s, j);
         }
         history(b, log, n_log);

@@ -15,13 +15,14 @@
 typedef struct ep_line {
     const char *name;
     int64_t by_status[7];
-    double oldest_queued; /* epoch; 0 when none queued */
+    double oldest_queued;           /* epoch; 0 when none queued */
     int64_t done_hour, failed_hour; /* finished / failed in the last hour */
 } ep_line;
 
 static bool finished(pgq_job_status s)
 {
-    return s == PGQ_SUCCESSFUL || s == PGQ_EXCEPTION || s == PGQ_FAILED || s == PGQ_CANCELED;
+    return s == PGQ_SUCCESSFUL || s == PGQ_EXCEPTION || s == PGQ_FAILED ||
+           s == PGQ_CANCELED;
 }
 
 static ep_line *line_of(ep_line *lines, size_t *n, const char *name)
@@ -77,9 +78,10 @@ static void table(wbuf *b, const web_snap *sn)
         b->oom = true;
         return;
     }
-    wb_puts(b, "<table id=\"overview-table\"><thead><tr><th>entrypoint</th><th>queued</th>"
-               "<th>picked</th><th>failed (held)</th><th>oldest queued</th>"
-               "<th>jobs/s (1h)</th><th>failure rate (1h)</th></tr></thead><tbody>\n");
+    wb_puts(b,
+            "<table id=\"overview-table\"><thead><tr><th>entrypoint</th><th>queued</th>"
+            "<th>picked</th><th>failed (held)</th><th>oldest queued</th>"
+            "<th>jobs/s (1h)</th><th>failure rate (1h)</th></tr></thead><tbody>\n");
     ep_line total = {.name = "all"};
     for (size_t i = 0; i <= n; i++) {
         ep_line *l = i < n ? &lines[i] : &total;
@@ -91,14 +93,17 @@ static void table(wbuf *b, const web_snap *sn)
             wb_html(b, l->name);
             wb_puts(b, "</td>");
         }
-        wb_printf(b, "<td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
-                     "<td class=\"num%s\">%lld</td><td class=\"num\">%s</td>"
-                     "<td class=\"num\">%.2f</td>",
-                  (long long)l->by_status[PGQ_QUEUED], (long long)l->by_status[PGQ_PICKED],
-                  l->by_status[PGQ_FAILED] ? " bad" : "", (long long)l->by_status[PGQ_FAILED],
-                  l->oldest_queued > 0 ? web_fmt_age(sn->taken - l->oldest_queued, age, sizeof age)
-                                       : "-",
-                  (double)l->done_hour / 3600.0);
+        wb_printf(
+            b,
+            "<td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
+            "<td class=\"num%s\">%lld</td><td class=\"num\">%s</td>"
+            "<td class=\"num\">%.2f</td>",
+            (long long)l->by_status[PGQ_QUEUED], (long long)l->by_status[PGQ_PICKED],
+            l->by_status[PGQ_FAILED] ? " bad" : "", (long long)l->by_status[PGQ_FAILED],
+            l->oldest_queued > 0
+                ? web_fmt_age(sn->taken - l->oldest_queued, age, sizeof age)
+                : "-",
+            (double)l->done_hour / 3600.0);
         rate_cell(b, l->failed_hour, l->done_hour);
         wb_puts(b, "</tr>\n");
         for (int k = 0; k < 7 && i < n; k++)
@@ -133,26 +138,35 @@ static void chart(wbuf *b, const web_snap *sn)
         peak = fmax(peak, ok[m] + bad[m]);
     double top = peak > 0 ? peak * 1.1 : 1;
     const int w = 720, h = 160, left = 50, bw = (w - left) / MINUTES;
-    wb_printf(b, "<svg id=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
-                 "role=\"img\" aria-label=\"jobs per second over the last hour\" "
-                 "xmlns=\"http://www.w3.org/2000/svg\">", w, h + 20, w, h + 20);
-    wb_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>", left, h, w, h);
-    wb_printf(b, "<text x=\"0\" y=\"12\" font-size=\"11\" fill=\"#555\">%.3g/s</text>", top);
+    wb_printf(b,
+              "<svg id=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
+              "role=\"img\" aria-label=\"jobs per second over the last hour\" "
+              "xmlns=\"http://www.w3.org/2000/svg\">",
+              w, h + 20, w, h + 20);
+    wb_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>", left,
+              h, w, h);
+    wb_printf(b, "<text x=\"0\" y=\"12\" font-size=\"11\" fill=\"#555\">%.3g/s</text>",
+              top);
     wb_printf(b, "<text x=\"0\" y=\"%d\" font-size=\"11\" fill=\"#555\">0</text>", h);
-    wb_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#555\">-60 min</text>", left,
-              h + 15);
-    wb_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#555\">now</text>", w - 25,
-              h + 15);
+    wb_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#555\">-60 min</text>",
+              left, h + 15);
+    wb_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#555\">now</text>",
+              w - 25, h + 15);
     for (int m = 0; m < MINUTES; m++) {
         double ho = ok[m] / top * h, hb = bad[m] / top * h;
         int x = left + m * bw;
         if (ho > 0)
-            wb_printf(b, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"#3a7\">"
-                         "<title>%.2f/s succeeded</title></rect>", x, h - ho, bw - 1, ho, ok[m]);
+            wb_printf(
+                b,
+                "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"#3a7\">"
+                "<title>%.2f/s succeeded</title></rect>",
+                x, h - ho, bw - 1, ho, ok[m]);
         if (hb > 0)
-            wb_printf(b, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"#c33\">"
-                         "<title>%.2f/s failed</title></rect>", x, h - ho - hb, bw - 1, hb,
-                      bad[m]);
+            wb_printf(
+                b,
+                "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"#c33\">"
+                "<title>%.2f/s failed</title></rect>",
+                x, h - ho - hb, bw - 1, hb, bad[m]);
     }
     wb_puts(b, "</svg>\n");
 }
@@ -164,14 +178,19 @@ static void live(wbuf *b, const web_snap *sn)
     int64_t held = 0;
     for (size_t i = 0; i < sn->ov.count; i++)
         held += sn->ov.rows[i].status == PGQ_FAILED ? sn->ov.rows[i].count : 0;
-    wb_printf(b, "<p class=\"cards\"><span class=\"card\">workers holding jobs: <b>%lld</b></span>"
-                 "<span class=\"card%s\">held failed jobs: <a href=\"/failed\"><b>%lld</b></a></span>"
-                 "<span class=\"card%s\">schema: <b>%s</b></span>"
-                 "<span class=\"muted\">as of %s UTC</span></p>\n",
-              (long long)sn->ov.workers, held ? " bad" : "", (long long)held,
-              sn->schema_problems ? " bad" : "",
-              sn->schema_problems == 0 ? "ok" : sn->schema_problems < 0 ? "unknown" : "differs",
-              web_fmt_time(sn->taken, when, sizeof when));
+    wb_printf(
+        b,
+        "<p class=\"cards\"><span class=\"card\">workers holding jobs: <b>%lld</b></span>"
+        "<span class=\"card%s\">held failed jobs: <a "
+        "href=\"/failed\"><b>%lld</b></a></span>"
+        "<span class=\"card%s\">schema: <b>%s</b></span>"
+        "<span class=\"muted\">as of %s UTC</span></p>\n",
+        (long long)sn->ov.workers, held ? " bad" : "", (long long)held,
+        sn->schema_problems ? " bad" : "",
+        sn->schema_problems == 0  ? "ok"
+        : sn->schema_problems < 0 ? "unknown"
+                                  : "differs",
+        web_fmt_time(sn->taken, when, sizeof when));
     table(b, sn);
     wb_puts(b, "<h2>Jobs finished per second, last hour</h2>\n");
     chart(b, sn);

@@ -88,7 +88,8 @@ static int browse_parse(web_server *s, const web_req *q, web_resp *r, browse *b)
                            sizeof b->entrypoint);
     pgq_job_status st;
     if (sn == -2 || (sn > 0 && pgq_job_status_parse(b->status, &st) != PGQ_OK)) {
-        web_error(r, s, 400, "status must be one of queued, picked, failed, ... or empty");
+        web_error(r, s, 400,
+                  "status must be one of queued, picked, failed, ... or empty");
         return -1;
     }
     if (en == -2 || (en > 0 && memchr(b->entrypoint, '\0', (size_t)en))) {
@@ -119,9 +120,12 @@ static void page_link(wbuf *w, const browse *b, const char *dir, const char *id,
     wb_html(w, b->status); /* validated: a status name */
     wb_puts(w, "&amp;entrypoint=");
     for (const unsigned char *p = (const unsigned char *)b->entrypoint; *p; p++)
-        wb_printf(w, (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-                             (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'
-                         ? "%c" : "%%%02X", *p);
+        wb_printf(w,
+                  (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                          (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'
+                      ? "%c"
+                      : "%%%02X",
+                  *p);
     wb_printf(w, "&amp;%s=", dir);
     wb_html(w, id);
     wb_printf(w, "\">%s</a>", label);
@@ -148,8 +152,8 @@ void page_queue(web_server *s, const web_req *q, web_resp *r)
                "<select name=\"status\"><option value=\"\">any</option>");
     for (int k = 0; k < 7; k++) {
         const char *name = pgq_job_status_name((pgq_job_status)k);
-        wb_printf(w, "<option%s>%s</option>", strcmp(name, b.status) == 0 ? " selected" : "",
-                  name);
+        wb_printf(w, "<option%s>%s</option>",
+                  strcmp(name, b.status) == 0 ? " selected" : "", name);
     }
     wb_puts(w, "</select></label> <label>entrypoint <input name=\"entrypoint\" value=\"");
     wb_html(w, b.entrypoint);
@@ -261,11 +265,12 @@ void page_system(web_server *s, const web_req *q, web_resp *r)
         n_problems = -1;
     wbuf *w = &r->body;
     web_page_begin(w, s, "System", WEB_R_SYSTEM);
-    wb_printf(w, "<table class=\"kv\" id=\"system-table\"><tr><th>pgq</th><td>%s</td></tr>"
-                 "<tr><th>schema</th><td id=\"schema-state\">%s</td></tr>"
-                 "<tr><th>durability</th><td id=\"durability\">%s</td></tr>",
+    wb_printf(w,
+              "<table class=\"kv\" id=\"system-table\"><tr><th>pgq</th><td>%s</td></tr>"
+              "<tr><th>schema</th><td id=\"schema-state\">%s</td></tr>"
+              "<tr><th>durability</th><td id=\"durability\">%s</td></tr>",
               PGQ_VERSION,
-              n_problems == 0 ? "matches the PgQueuer 1.3 schema pgq uses"
+              n_problems == 0  ? "matches the PgQueuer 1.3 schema pgq uses"
               : n_problems < 0 ? "could not be checked"
                                : "differs from the PgQueuer 1.3 schema (see below)",
               durability(tables));

@@ -118,7 +118,8 @@ static void users_free(auth_user *u, size_t n)
 /* Reads "user:hash" lines ('#' comments and blank lines skipped). A hash
  * must be one crypt(3) understands with a salt ($y$ yescrypt, $6$
  * sha512-crypt, ...): plain-text passwords are refused. */
-static int auth_load(const char *path, auth_user **out, size_t *n, char *err, size_t errlen)
+static int auth_load(const char *path, auth_user **out, size_t *n, char *err,
+                     size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -225,19 +226,21 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, web_resp *r)
     size_t len = r->body.len;
     char *data = r->body.data;
     r->body.data = NULL;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, data ? data : (char *)"",
-                                        data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, data ? data : (char *)"",
+        data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(data);
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type",
-                            r->content_type ? r->content_type : "text/html; charset=utf-8");
-    MHD_add_response_header(resp, "Content-Security-Policy",
-                            "default-src 'none'; script-src 'self'; style-src 'self'; "
-                            "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-                            "frame-ancestors 'none'; base-uri 'none'");
+                            r->content_type ? r->content_type
+                                            : "text/html; charset=utf-8");
+    MHD_add_response_header(
+        resp, "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
@@ -245,7 +248,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, web_resp *r)
     if (r->disposition[0])
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     if (r->status == 401)
-        MHD_add_response_header(resp, "WWW-Authenticate", "Basic realm=\"pgq\", charset=\"UTF-8\"");
+        MHD_add_response_header(resp, "WWW-Authenticate",
+                                "Basic realm=\"pgq\", charset=\"UTF-8\"");
     if (r->status == 405)
         MHD_add_response_header(resp, "Allow", "GET, HEAD, POST");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
@@ -280,7 +284,8 @@ static bool is_post_route(web_route r)
  * client sending none of them (curl) still needs the CSRF token. */
 static bool same_origin(struct MHD_Connection *conn)
 {
-    const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    const char *site =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
     const char *referer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Referer");
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
@@ -303,20 +308,34 @@ typedef void (*page_fn)(web_server *, const web_req *, web_resp *);
 static page_fn page_of(web_route r)
 {
     switch (r) {
-    case WEB_R_OVERVIEW: return page_overview;
-    case WEB_R_OVERVIEW_API: return page_overview_api;
-    case WEB_R_FAILED: return page_failed;
-    case WEB_R_FAILED_ACTION: return page_failed_action;
-    case WEB_R_JOB: return page_job;
-    case WEB_R_JOB_PAYLOAD: return page_job_payload;
-    case WEB_R_JOB_REQUEUE: return page_job_requeue;
-    case WEB_R_QUEUE: return page_queue;
-    case WEB_R_WORKERS: return page_workers;
-    case WEB_R_SCHEDULES: return page_schedules;
-    case WEB_R_SYSTEM: return page_system;
-    case WEB_R_METRICS: return page_metrics;
-    case WEB_R_HEALTHZ: return page_healthz;
-    default: return NULL;
+    case WEB_R_OVERVIEW:
+        return page_overview;
+    case WEB_R_OVERVIEW_API:
+        return page_overview_api;
+    case WEB_R_FAILED:
+        return page_failed;
+    case WEB_R_FAILED_ACTION:
+        return page_failed_action;
+    case WEB_R_JOB:
+        return page_job;
+    case WEB_R_JOB_PAYLOAD:
+        return page_job_payload;
+    case WEB_R_JOB_REQUEUE:
+        return page_job_requeue;
+    case WEB_R_QUEUE:
+        return page_queue;
+    case WEB_R_WORKERS:
+        return page_workers;
+    case WEB_R_SCHEDULES:
+        return page_schedules;
+    case WEB_R_SYSTEM:
+        return page_system;
+    case WEB_R_METRICS:
+        return page_metrics;
+    case WEB_R_HEALTHZ:
+        return page_healthz;
+    default:
+        return NULL;
     }
 }
 
@@ -337,24 +356,29 @@ static bool gate_headers(web_server *s, struct MHD_Connection *conn, conn_state 
     bool post = strcmp(method, "POST") == 0;
     if (q && strlen(q + 1) > WEB_MAX_QUERY)
         return *ret = send_error(conn, s, 414, "the query string is longer than %d bytes",
-                                 WEB_MAX_QUERY), true;
+                                 WEB_MAX_QUERY),
+               true;
     if (!post && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return *ret = send_error(conn, s, 405, "method %.20s is not allowed", method), true;
-    if (s->n_users &&
-        !authorized(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization")))
+        return *ret = send_error(conn, s, 405, "method %.20s is not allowed", method),
+               true;
+    if (s->n_users && !authorized(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                 "Authorization")))
         return *ret = send_error(conn, s, 401, "credentials required"), true;
     st->route = web_route_parse(url, &st->id);
     if (st->route == WEB_R_NOT_FOUND)
         return *ret = send_error(conn, s, 404, "no such page"), true;
     if (st->route == WEB_R_BAD_ID)
-        return *ret = send_error(conn, s, 400, "malformed job id in the path: expected "
-                                               "/job/ID with a positive integer ID"), true;
+        return *ret = send_error(conn, s, 400,
+                                 "malformed job id in the path: expected "
+                                 "/job/ID with a positive integer ID"),
+               true;
     if (post != is_post_route(st->route))
         return *ret = send_error(conn, s, 405, "%s is not allowed here", method), true;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > WEB_MAX_BODY)
         return *ret = send_error(conn, s, 413, "the request body is larger than %d bytes",
-                                 WEB_MAX_BODY), true;
+                                 WEB_MAX_BODY),
+               true;
     return false;
 }
 
@@ -368,20 +392,25 @@ static bool gate_post(web_server *s, struct MHD_Connection *conn, conn_state *st
         return *ret = send_error(conn, s, 403, "cross-origin request refused"), true;
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     if (!ct || strncmp(ct, "application/x-www-form-urlencoded", 33) != 0)
-        return *ret = send_error(conn, s, 400, "expected a form "
-                                               "(application/x-www-form-urlencoded)"), true;
+        return *ret = send_error(conn, s, 400,
+                                 "expected a form "
+                                 "(application/x-www-form-urlencoded)"),
+               true;
     char token[80];
     long n = web_form_get(st->body.data ? st->body.data : "", st->body.len, "csrf", token,
                           sizeof token);
     if (n < 0 || !same(token, s->csrf))
-        return *ret = send_error(conn, s, 403, "missing or wrong CSRF token: reload the page "
-                                               "and try again"), true;
+        return *ret = send_error(conn, s, 403,
+                                 "missing or wrong CSRF token: reload the page "
+                                 "and try again"),
+               true;
     return false;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *upload_data, size_t *upload_size,
+                                  void **con_cls)
 {
     web_server *s = cls;
     conn_state *st = *con_cls;
@@ -413,9 +442,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st->route == WEB_R_JS)
         return send_asset(conn, web_asset_app, "text/javascript; charset=utf-8");
     const char *q = st->uri ? strchr(st->uri, '?') : NULL;
-    web_req req = {.route = st->route, .id = st->id, .post = post,
-                   .query = q ? q + 1 : "", .query_len = q ? strlen(q + 1) : 0,
-                   .body = st->body.data ? st->body.data : "", .body_len = st->body.len};
+    web_req req = {.route = st->route,
+                   .id = st->id,
+                   .post = post,
+                   .query = q ? q + 1 : "",
+                   .query_len = q ? strlen(q + 1) : 0,
+                   .body = st->body.data ? st->body.data : "",
+                   .body_len = st->body.len};
     web_resp r = {.status = 200, .content_type = "text/html; charset=utf-8"};
     page_of(st->route)(s, &req, &r);
     (void)version;
@@ -484,15 +517,12 @@ static struct MHD_Daemon *start_daemon(web_server *s, char *err, size_t errlen)
         return NULL;
     }
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)s->o.port, NULL, NULL, on_request, s,
-        MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->o.threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        flags, (uint16_t)s->o.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->o.threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)512, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        s, MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "cannot listen on %s port %d: %s", s->o.addr, s->o.port,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");
@@ -510,8 +540,8 @@ static void server_free(web_server *s)
     free(s);
 }
 
-int web_serve(const pgq_config *cfg, const web_opts *o, const volatile int *stop, char *err,
-              size_t errlen)
+int web_serve(const pgq_config *cfg, const web_opts *o, const volatile int *stop,
+              char *err, size_t errlen)
 {
     web_server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -528,7 +558,8 @@ int web_serve(const pgq_config *cfg, const web_opts *o, const volatile int *stop
         server_free(s);
         return -1;
     }
-    if (o->auth_file && auth_load(o->auth_file, &s->users, &s->n_users, err, errlen) != 0) {
+    if (o->auth_file &&
+        auth_load(o->auth_file, &s->users, &s->n_users, err, errlen) != 0) {
         server_free(s);
         return -1;
     }
@@ -538,9 +569,10 @@ int web_serve(const pgq_config *cfg, const web_opts *o, const volatile int *stop
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    fprintf(stderr, "pgq web: serving http://%s%s%s:%u/%s%s\n", strchr(o->addr, ':') ? "[" : "",
-            o->addr, strchr(o->addr, ':') ? "]" : "", info ? info->port : (unsigned)o->port,
-            o->read_only ? " (read-only)" : "", s->n_users ? " (password required)" : "");
+    fprintf(stderr, "pgq web: serving http://%s%s%s:%u/%s%s\n",
+            strchr(o->addr, ':') ? "[" : "", o->addr, strchr(o->addr, ':') ? "]" : "",
+            info ? info->port : (unsigned)o->port, o->read_only ? " (read-only)" : "",
+            s->n_users ? " (password required)" : "");
     while (!*stop) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -17,14 +17,14 @@
 
 struct web_snapshots {
     pthread_mutex_t mu;
-    pthread_cond_t cv;      /* the refresher waits for a request */
-    pthread_cond_t done;    /* requests wait for a refresh */
-    web_snap *cur;          /* under mu */
-    double cur_mono;        /* when cur was taken, monotonic */
-    unsigned long gen;      /* refreshes attempted, under mu */
+    pthread_cond_t cv;   /* the refresher waits for a request */
+    pthread_cond_t done; /* requests wait for a refresh */
+    web_snap *cur;       /* under mu */
+    double cur_mono;     /* when cur was taken, monotonic */
+    unsigned long gen;   /* refreshes attempted, under mu */
     bool wanted, stopping, started;
-    bool busy;              /* a refresh is being taken */
-    char err[256];          /* the last refresh's failure, "" after success */
+    bool busy;     /* a refresh is being taken */
+    char err[256]; /* the last refresh's failure, "" after success */
     double ttl;
     pthread_t tid;
     web_server *server;

@@ -22,12 +22,12 @@
 #define WEB_MAX_IDS 1000       /* job ids in one action */
 
 typedef struct web_opts {
-    const char *addr;     /* IPv4 or IPv6 literal */
+    const char *addr; /* IPv4 or IPv6 literal */
     int port;
     const char *auth_file;
     bool read_only;
-    double cache_ttl;     /* seconds the overview counts are reused */
-    int threads;          /* request threads, each with its own connection */
+    double cache_ttl; /* seconds the overview counts are reused */
+    int threads;      /* request threads, each with its own connection */
 } web_opts;
 
 /* ---- Output buffer and escaping (html.c) ----------------------------------- */
@@ -63,11 +63,11 @@ typedef struct web_server web_server;
 
 typedef struct web_req {
     web_route route;
-    int64_t id;           /* /job/ID routes */
+    int64_t id; /* /job/ID routes */
     bool post;
-    const char *query;    /* raw query string, "" when none */
+    const char *query; /* raw query string, "" when none */
     size_t query_len;
-    const char *body;     /* raw form body of a POST, "" when none */
+    const char *body; /* raw form body of a POST, "" when none */
     size_t body_len;
 } web_req;
 
@@ -92,20 +92,21 @@ void web_page_end(wbuf *b);
 void web_error(web_resp *r, const web_server *s, int status, const char *fmt, ...)
     PGQ_PRINTF(4, 5);
 /* An error page for a failed library call on c. */
-void web_db_error(web_resp *r, const web_server *s, pgq_client *c, const char *what, int rc);
+void web_db_error(web_resp *r, const web_server *s, pgq_client *c, const char *what,
+                  int rc);
 /* The hidden CSRF input of a form. */
 void web_csrf_field(wbuf *b, const web_server *s);
 
 /* ---- Snapshot of counts (snapshot.c) ---------------------------------------- */
 
 typedef struct web_snap {
-    double taken;          /* server clock, epoch seconds */
+    double taken; /* server clock, epoch seconds */
     pgq_overview ov;
-    pgq_stat_row *stats;   /* the last hour, per second buckets */
+    pgq_stat_row *stats; /* the last hour, per second buckets */
     size_t n_stats;
-    pgq_count_row *log;    /* log totals by entrypoint and status */
+    pgq_count_row *log; /* log totals by entrypoint and status */
     size_t n_log;
-    int schema_problems;   /* from pgq_verify; -1 when it could not run */
+    int schema_problems; /* from pgq_verify; -1 when it could not run */
     int refs;
 } web_snap;
 

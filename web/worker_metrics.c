@@ -28,8 +28,8 @@ static void histogram(wbuf *b, const char *name, const char *help, const char *w
             wb_printf(b, "%s_bucket{worker=\"%s\",le=\"%g\"} %llu\n", name, worker, le,
                       (unsigned long long)cum);
     }
-    wb_printf(b, "%s_sum{worker=\"%s\"} %.6f\n%s_count{worker=\"%s\"} %llu\n", name, worker,
-              sum, name, worker, (unsigned long long)count);
+    wb_printf(b, "%s_sum{worker=\"%s\"} %.6f\n%s_count{worker=\"%s\"} %llu\n", name,
+              worker, sum, name, worker, (unsigned long long)count);
 }
 
 /* The text of /metrics for w. */
@@ -38,15 +38,18 @@ static void render(wbuf *b, pgq_worker *w)
     static const struct {
         pgq_job_status status;
         const char *label;
-    } outcomes[] = {{PGQ_SUCCESSFUL, "successful"}, {PGQ_EXCEPTION, "exception"},
-                    {PGQ_FAILED, "failed"}, {PGQ_CANCELED, "canceled"},
+    } outcomes[] = {{PGQ_SUCCESSFUL, "successful"},
+                    {PGQ_EXCEPTION, "exception"},
+                    {PGQ_FAILED, "failed"},
+                    {PGQ_CANCELED, "canceled"},
                     {PGQ_QUEUED, "retried"}};
     pgq_worker_stats st;
     pgq_worker_stats_get(w, &st);
     const char *id = pgq_worker_id(w); /* uuid text: no escaping needed */
-    wb_puts(b, "# HELP pgq_worker_jobs_total Handler runs of this worker by how they ended "
-               "(failed: held for review; retried: sent back to the queue).\n"
-               "# TYPE pgq_worker_jobs_total counter\n");
+    wb_puts(b,
+            "# HELP pgq_worker_jobs_total Handler runs of this worker by how they ended "
+            "(failed: held for review; retried: sent back to the queue).\n"
+            "# TYPE pgq_worker_jobs_total counter\n");
     for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
         wb_printf(b, "pgq_worker_jobs_total{worker=\"%s\",outcome=\"%s\"} %llu\n", id,
                   outcomes[i].label, (unsigned long long)st.outcomes[outcomes[i].status]);
@@ -55,9 +58,10 @@ static void render(wbuf *b, pgq_worker *w)
     histogram(b, "pgq_worker_claim_duration_seconds",
               "Round trip of the claim statement (claim latency).", id, st.claim_count,
               st.claim_seconds, st.claim_buckets);
-    wb_printf(b, "# HELP pgq_worker_reconnects_total Times the worker got its database "
-                 "connection back.\n# TYPE pgq_worker_reconnects_total counter\n"
-                 "pgq_worker_reconnects_total{worker=\"%s\"} %llu\n",
+    wb_printf(b,
+              "# HELP pgq_worker_reconnects_total Times the worker got its database "
+              "connection back.\n# TYPE pgq_worker_reconnects_total counter\n"
+              "pgq_worker_reconnects_total{worker=\"%s\"} %llu\n",
               id, (unsigned long long)st.reconnects);
 }
 
@@ -82,7 +86,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     *upload_size = 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(
-        b.len, b.data ? b.data : (char *)"", b.data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        b.len, b.data ? b.data : (char *)"",
+        b.data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(b.data);
         return MHD_NO;
@@ -96,7 +101,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return ret;
 }
 
-void *web_worker_metrics_start(const char *listen, pgq_worker *w, char *err, size_t errlen)
+void *web_worker_metrics_start(const char *listen, pgq_worker *w, char *err,
+                               size_t errlen)
 {
     char addr[64];
     int port;
@@ -118,11 +124,10 @@ void *web_worker_metrics_start(const char *listen, pgq_worker *w, char *err, siz
         sa = (struct sockaddr *)&v6;
         flags |= MHD_USE_IPv6;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, w,
-                                            MHD_OPTION_SOCK_ADDR, sa,
-                                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                            MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot serve metrics on %s: %s", listen,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");

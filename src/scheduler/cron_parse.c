@@ -48,7 +48,8 @@ static int fail(parse_ctx *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    snprintf(p->err, p->errlen, "%s field '%s': %s", field_names[p->field], p->token, why);
+    snprintf(p->err, p->errlen, "%s field '%s': %s", field_names[p->field], p->token,
+             why);
     return PGQ_EINVAL;
 }
 
@@ -290,7 +291,8 @@ static int parse_field(parse_ctx *p, const char *s, size_t n)
         if (hashy && s[0] == 'h')
             return fail(p, "%s", "H (hashed) needs a hash id, which schedules have not");
         if (hashy)
-            return fail(p, "%s", "R (random) is not supported: schedulers would disagree");
+            return fail(p, "%s",
+                        "R (random) is not supported: schedulers would disagree");
     }
     const char *end = s + n;
     const char *e = s;
@@ -325,7 +327,8 @@ static int normalise(pgq__cron *c, const char *expr, size_t *starts, size_t *len
 {
     size_t n = strlen(expr);
     if (n >= sizeof c->text) {
-        snprintf(err, errlen, "expression longer than %zu characters", sizeof c->text - 1);
+        snprintf(err, errlen, "expression longer than %zu characters",
+                 sizeof c->text - 1);
         return PGQ_EINVAL;
     }
     char low[sizeof c->text];

@@ -46,11 +46,13 @@ static int key_arrays(pgq_client *c, const pgq__skey *keys, size_t n, pgq__buf *
     text_array(eps, p, n);
     free(e);
     free(p);
-    return pgq__buf_cstr(exprs) && pgq__buf_cstr(eps) ? PGQ_OK
-                                                       : pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    return pgq__buf_cstr(exprs) && pgq__buf_cstr(eps)
+               ? PGQ_OK
+               : pgq__fail(c, PGQ_ENOMEM, "out of memory");
 }
 
-int pgq__sched_register(pgq_client *c, const pgq__skey *keys, const int64_t *next, size_t n)
+int pgq__sched_register(pgq_client *c, const pgq__skey *keys, const int64_t *next,
+                        size_t n)
 {
     pgq__buf e = {0}, p = {0}, t = {0};
     int rc = key_arrays(c, keys, n, &e, &p);
@@ -72,8 +74,7 @@ static void claimed_from(const PGresult *r, pgq__sclaim *out)
 {
     int rows = PQntuples(r);
     out->server_now = strtod(PQgetvalue(r, 0, 5), NULL);
-    out->oldest_heartbeat =
-        PQgetisnull(r, 0, 6) ? 0 : strtod(PQgetvalue(r, 0, 6), NULL);
+    out->oldest_heartbeat = PQgetisnull(r, 0, 6) ? 0 : strtod(PQgetvalue(r, 0, 6), NULL);
     for (int i = 0; i < rows; i++) {
         if (PQgetisnull(r, i, 0))
             continue;
@@ -86,9 +87,9 @@ static void claimed_from(const PGresult *r, pgq__sclaim *out)
     }
 }
 
-int pgq__sched_claim(pgq_client *c, const pgq__skey *keys, const int64_t *upcoming, size_t n,
-                     double at, double stale, const int64_t *running, size_t n_running,
-                     pgq__sclaim *out)
+int pgq__sched_claim(pgq_client *c, const pgq__skey *keys, const int64_t *upcoming,
+                     size_t n, double at, double stale, const int64_t *running,
+                     size_t n_running, pgq__sclaim *out)
 {
     memset(out, 0, sizeof *out);
     pgq__buf e = {0}, p = {0}, t = {0}, ids = {0};
@@ -140,8 +141,8 @@ int pgq__sched_touch(pgq_client *c, const int64_t *ids, size_t n, bool beat)
     int rc = pgq__buf_cstr(&b) ? PGQ_OK : pgq__fail(c, PGQ_ENOMEM, "out of memory");
     if (rc == PGQ_OK) {
         const char *v[1] = {b.data};
-        PGresult *r = pgq__exec(c, beat ? PGQ__SCHED_HEARTBEAT : PGQ__SCHED_DONE, 1, v, NULL,
-                                NULL, &rc);
+        PGresult *r = pgq__exec(c, beat ? PGQ__SCHED_HEARTBEAT : PGQ__SCHED_DONE, 1, v,
+                                NULL, NULL, &rc);
         PQclear(r);
     }
     pgq__buf_free(&b);
@@ -215,8 +216,9 @@ int pgq_schedule_remove(pgq_client *c, const int64_t *ids, size_t n_ids,
     pgq__buf a = {0}, b = {0};
     pgq__buf_int8_array(&a, ids, n_ids);
     text_array(&b, entrypoints, n_eps);
-    int rc = pgq__buf_cstr(&a) && pgq__buf_cstr(&b) ? PGQ_OK
-                                                     : pgq__fail(c, PGQ_ENOMEM, "out of memory");
+    int rc = pgq__buf_cstr(&a) && pgq__buf_cstr(&b)
+                 ? PGQ_OK
+                 : pgq__fail(c, PGQ_ENOMEM, "out of memory");
     if (rc == PGQ_OK) {
         const char *v[2] = {a.data, b.data};
         PGresult *r = pgq__exec(c, PGQ__SCHED_REMOVE, 2, v, NULL, NULL, &rc);

@@ -12,10 +12,10 @@
  * byte on its pipe (a run ended, the worker stops). */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +127,8 @@ int pgq_worker_schedule(pgq_worker *w, const char *entrypoint, const char *expre
         o = *opts;
     if (!w || !entrypoint || !*entrypoint || !expression ||
         (o.mode != PGQ_SCHEDULE_RUN && o.mode != PGQ_SCHEDULE_ENQUEUE))
-        return sched_err(err, errlen, PGQ_EINVAL, "an entrypoint and an expression are needed");
+        return sched_err(err, errlen, PGQ_EINVAL,
+                         "an entrypoint and an expression are needed");
     if (w->ran)
         return sched_err(err, errlen, PGQ_ESTATE, "the worker already ran");
     sentry e = {.opts = o};
@@ -234,7 +235,8 @@ static void start_run(pgq__sched *s, const sentry *e, const pgq__srow *row)
     job.payload = (const unsigned char *)payload;
     job.payload_len = len;
     job.created = job.updated = job.heartbeat = job.execute_after = row->fire;
-    pgq_job_ctx *ctx = job.entrypoint && payload ? pgq__ctx_new(s->w->core, e->ep, &job) : NULL;
+    pgq_job_ctx *ctx =
+        job.entrypoint && payload ? pgq__ctx_new(s->w->core, e->ep, &job) : NULL;
     srun *r = ctx ? calloc(1, sizeof *r) : NULL;
     if (!r) {
         free((char *)job.entrypoint);
@@ -254,14 +256,15 @@ static void start_run(pgq__sched *s, const sentry *e, const pgq__srow *row)
         free(r);
         add_done(s, row->id);
         pgq__wlog(s->w->core, PGQ_LOG_ERROR, 0, row->entrypoint,
-                  "cannot start a thread: schedule %lld skips this fire", (long long)row->id);
+                  "cannot start a thread: schedule %lld skips this fire",
+                  (long long)row->id);
         return;
     }
     r->next = s->runs;
     s->runs = r;
     s->n_runs++;
-    pgq__wlog(s->w->core, PGQ_LOG_DEBUG, 0, row->entrypoint,
-              "schedule %lld (%s) fires%s", (long long)row->id, row->expression,
+    pgq__wlog(s->w->core, PGQ_LOG_DEBUG, 0, row->entrypoint, "schedule %lld (%s) fires%s",
+              (long long)row->id, row->expression,
               row->takeover ? ", taken over from a runner that stopped" : "");
 }
 
@@ -306,7 +309,8 @@ static void db_failed(pgq__sched *s, const char *what)
         PGresult *r = PQexec(s->db->conn, "ROLLBACK");
         PQclear(r);
     }
-    s->retry_delay = s->retry_delay > 0 ? fmin(s->retry_delay * 2, RETRY_MAX) : RETRY_FIRST;
+    s->retry_delay =
+        s->retry_delay > 0 ? fmin(s->retry_delay * 2, RETRY_MAX) : RETRY_FIRST;
     s->retry_at = real_now() + s->retry_delay;
 }
 
@@ -386,8 +390,10 @@ static int enqueue_fires(pgq__sched *s, const pgq__sclaim *cl)
         char *payload = fire_payload(&cl->rows[i], &len);
         if (!payload)
             return PGQ_ENOMEM;
-        pgq_new_job job = {.entrypoint = e->entrypoint, .payload = payload,
-                           .payload_len = len, .priority = e->opts.priority};
+        pgq_new_job job = {.entrypoint = e->entrypoint,
+                           .payload = payload,
+                           .payload_len = len,
+                           .priority = e->opts.priority};
         rc = pgq_enqueue(s->db, &job, 1, PGQ_CONFLICT_RAISE, NULL);
         free(payload);
         if (rc == PGQ_OK)
@@ -438,9 +444,10 @@ static void claim(pgq__sched *s)
                       "schedule %lld (%s) fired: job enqueued", (long long)cl.rows[i].id,
                       e->cron.text);
     }
-    s->stale_at = cl.oldest_heartbeat > 0
-                      ? cl.oldest_heartbeat + s->w->opts.heartbeat_timeout + 0.01 - s->offset
-                      : 0;
+    s->stale_at =
+        cl.oldest_heartbeat > 0
+            ? cl.oldest_heartbeat + s->w->opts.heartbeat_timeout + 0.01 - s->offset
+            : 0;
     pgq__sclaim_free(&cl);
 }
 
@@ -468,7 +475,8 @@ static bool touch(pgq__sched *s, double now)
     return true;
 }
 
-/* ---- The thread --------------------------------------------------------------------- */
+/* ---- The thread ---------------------------------------------------------------------
+ */
 
 static bool stop_asked(const pgq__sched *s)
 {
@@ -539,7 +547,8 @@ static void finish(pgq__sched *s)
         else if (now >= s->retry_at)
             connect_db(s);
         if (s->n_runs)
-            sleep_until(s, fmin(cancelled ? now + 0.05 : deadline, now + HEARTBEAT_EVERY));
+            sleep_until(s,
+                        fmin(cancelled ? now + 0.05 : deadline, now + HEARTBEAT_EVERY));
     }
     if (!s->db && s->n_done)
         connect_db(s);

@@ -11,7 +11,7 @@
 
 #include "../internal.h"
 
-#define PGQ__CRON_MAX 1024     /* longest expression accepted, in bytes */
+#define PGQ__CRON_MAX 1024      /* longest expression accepted, in bytes */
 #define PGQ__CRON_NTH_LAST 0x40 /* nth[] bit for "the last such weekday" */
 
 /* A parsed expression: per field (minute, hour, day of month, month, day
@@ -21,9 +21,9 @@ typedef struct pgq__cron {
     int nfields; /* 5, or 6 with seconds last */
     uint64_t bits[6];
     bool star[6];
-    bool dom_last;  /* L in the day of month */
-    bool has_nth;   /* NAME#N or lN forms in the day of week */
-    uint8_t nth[8]; /* per weekday: bit N for #N, PGQ__CRON_NTH_LAST */
+    bool dom_last;            /* L in the day of month */
+    bool has_nth;             /* NAME#N or lN forms in the day of week */
+    uint8_t nth[8];           /* per weekday: bit N for #N, PGQ__CRON_NTH_LAST */
     char text[PGQ__CRON_MAX]; /* normalised text, as PgQueuer stores it */
 } pgq__cron;
 
@@ -32,7 +32,6 @@ int pgq__cron_parse(pgq__cron *c, const char *expr, char *err, size_t errlen);
 /* The first fire time after `after` (Unix seconds, UTC); PGQ_ENOTFOUND
  * when there is none within 50 years (croniter's limit). */
 int pgq__cron_next(const pgq__cron *c, int64_t after, int64_t *next);
-
 
 /* ---- scheduler.c: the thread a worker runs ------------------------------------ */
 

@@ -89,11 +89,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 1;
     char *s = fuzz_cstr(data + 1, n);
     switch (sel % 5) {
-    case 0: route(s); break;
-    case 1: decode(raw, n); break;
-    case 2: field(raw, n, 1 + (size_t)(sel / 5) % 63); break;
-    case 3: ids(raw, n, 1 + (size_t)(sel / 5) % 16); break;
-    default: basic(s); break;
+    case 0:
+        route(s);
+        break;
+    case 1:
+        decode(raw, n);
+        break;
+    case 2:
+        field(raw, n, 1 + (size_t)(sel / 5) % 63);
+        break;
+    case 3:
+        ids(raw, n, 1 + (size_t)(sel / 5) % 16);
+        break;
+    default:
+        basic(s);
+        break;
     }
     free(s);
     return 0;

@@ -206,7 +206,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool upper = false;
     for (const char *p = prefix; *p; p++)
         upper = upper || (*p >= 'A' && *p <= 'Z');
-    bool want = (!*prefix || (ref_ident(prefix) && !upper)) && (!*schema || ref_ident(schema));
+    bool want =
+        (!*prefix || (ref_ident(prefix) && !upper)) && (!*schema || ref_ident(schema));
     if (want && rc != PGQ_OK)
         FUZZ_CHECK(*schema && strstr(err, "reserved word"));
     else
@@ -218,7 +219,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char lower[64] = "";
     for (size_t i = 0; schema[i] && i + 1 < sizeof lower; i++)
-        lower[i] = (char)(schema[i] >= 'A' && schema[i] <= 'Z' ? schema[i] - 'A' + 'a' : schema[i]);
+        lower[i] = (char)(schema[i] >= 'A' && schema[i] <= 'Z' ? schema[i] - 'A' + 'a'
+                                                               : schema[i]);
     FUZZ_CHECK(strcmp(n.prefix, prefix) == 0 && strcmp(n.schema, lower) == 0);
     FUZZ_CHECK(strlen(n.channel) == strlen(prefix) + 11 &&
                strncmp(n.channel, prefix, strlen(prefix)) == 0 &&

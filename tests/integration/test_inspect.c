@@ -85,10 +85,11 @@ TEST(cancel_deletes_any_status_logs_and_notifies)
     /* PgQueuer 2.3's shape: the picked job stays, its cancel requested in
      * the row, until its worker records the outcome. */
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer"), 1);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'picked' "
-                      "AND cancel_requested",
-                      (long long)b),
-              1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE id = %lld AND status = 'picked' "
+                "AND cancel_requested",
+                (long long)b),
+        1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer_log WHERE status = 'canceled'"), 2);
     CHECK_INT(tdb_int("SELECT priority FROM pgqueuer_log WHERE job_id = %lld "
                       "AND status = 'canceled' AND entrypoint = 'sms'",
@@ -231,11 +232,10 @@ static void pin_base(void)
  * second (plus a sub-second offset, same bucket). */
 static void log_rows(int k, const char *ep, const char *status, int ago)
 {
-    tdb_exec(
-        "INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, created) "
-        "SELECT g, '%s', 1, '%s', to_timestamp(%lld) - make_interval(secs => %d) "
-        "+ g * interval '1 ms' FROM generate_series(1, %d) g",
-        status, ep, base_s, ago, k);
+    tdb_exec("INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint, created) "
+             "SELECT g, '%s', 1, '%s', to_timestamp(%lld) - make_interval(secs => %d) "
+             "+ g * interval '1 ms' FROM generate_series(1, %d) g",
+             status, ep, base_s, ago, k);
 }
 
 static int64_t stat_count(const char *ep, const char *status, int ago)

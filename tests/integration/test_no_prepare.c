@@ -23,7 +23,8 @@ static pgq_client *client(bool no_prepare)
 /* Prepared statements on the client's own connection. */
 static long long prepared_count(pgq_client *c)
 {
-    PGresult *r = PQexec(pgq_client_conn(c), "SELECT count(*) FROM pg_prepared_statements");
+    PGresult *r =
+        PQexec(pgq_client_conn(c), "SELECT count(*) FROM pg_prepared_statements");
     CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
     long long n = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -34,7 +35,8 @@ static long long prepared_count(pgq_client *c)
  * locked claim); returns how many. */
 static size_t claim(pgq_client *c, const char *ep, int limit, int n, int64_t *ids)
 {
-    pgq_claim_entrypoint e = {.entrypoint = ep, .retry_timer = 30, .concurrency_limit = limit};
+    pgq_claim_entrypoint e = {
+        .entrypoint = ep, .retry_timer = 30, .concurrency_limit = limit};
     pgq_claim_opts o = {.queue_manager_id = QM, .batch_size = n};
     pgq_job_set set;
     CHECK_OK(c, pgq_claim(c, &e, 1, &o, &set));
@@ -68,8 +70,9 @@ static long long every_operation(bool no_prepare)
 
     CHECK_INT(claim(c, "a", 0, 2, ids), 2);
     CHECK_OK(c, pgq_heartbeat(c, QM, ids, 2));
-    pgq_outcome out[2] = {{.job_id = ids[0], .status = PGQ_SUCCESSFUL},
-                          {.job_id = ids[1], .status = PGQ_EXCEPTION, .error_message = "e"}};
+    pgq_outcome out[2] = {
+        {.job_id = ids[0], .status = PGQ_SUCCESSFUL},
+        {.job_id = ids[1], .status = PGQ_EXCEPTION, .error_message = "e"}};
     size_t resolved = 0;
     CHECK_OK(c, pgq_complete(c, QM, out, 1, &resolved));
     CHECK_OK(c, pgq_complete(c, QM, out + 1, 1, &resolved));

@@ -100,7 +100,8 @@ static void check_columns(const char *schema, const char *table, const col_spec 
     for (size_t i = 0; i < n; i++) {
         char *got = tdb_str(
             "SELECT data_type || '|' || is_nullable || '|' || CASE WHEN column_default "
-            "LIKE 'nextval(%%' THEN 'SEQ' ELSE coalesce(column_default, '-') END || '|' || "
+            "LIKE 'nextval(%%' THEN 'SEQ' ELSE coalesce(column_default, '-') END || '|' "
+            "|| "
             "is_identity FROM information_schema.columns WHERE table_schema = %s AND "
             "table_name = '%s' AND column_name = '%s'",
             schema, table, cols[i].name);
@@ -146,8 +147,7 @@ static const col_spec log_cols[] = {
 
 static const col_spec stats_cols[] = {
     {"id", "bigint", "NO", "SEQ"},
-    {"created", "timestamp with time zone", "NO",
-     "date_trunc('sec'::text, now())"},
+    {"created", "timestamp with time zone", "NO", "date_trunc('sec'::text, now())"},
     {"count", "bigint", "NO", NULL},
     {"priority", "integer", "NO", NULL},
     {"status", "USER-DEFINED", "NO", NULL},
@@ -179,15 +179,17 @@ static const idx_spec indexes[] = {
      "btree (updated, id DESC) INCLUDE (id) WHERE (status = 'picked'::TYPE)"},
     {"pgqueuer_queue_manager_id_idx",
      "btree (queue_manager_id) WHERE (queue_manager_id IS NOT NULL)"},
-    {"pgqueuer_ep_prio_id_idx",
-     "btree (entrypoint, priority DESC, execute_after, id) WHERE (status = 'queued'::TYPE)"},
-    {"pgqueuer_ep_ea_idx", "btree (entrypoint, execute_after) WHERE (status = 'queued'::TYPE)"},
-    {"pgqueuer_unique_dedupe_key",
-     "btree (dedupe_key) WHERE ((status = ANY (ARRAY['queued'::TYPE, 'picked'::TYPE])) AND "
-     "(dedupe_key IS NOT NULL))"},
+    {"pgqueuer_ep_prio_id_idx", "btree (entrypoint, priority DESC, execute_after, id) "
+                                "WHERE (status = 'queued'::TYPE)"},
+    {"pgqueuer_ep_ea_idx",
+     "btree (entrypoint, execute_after) WHERE (status = 'queued'::TYPE)"},
+    {"pgqueuer_unique_dedupe_key", "btree (dedupe_key) WHERE ((status = ANY "
+                                   "(ARRAY['queued'::TYPE, 'picked'::TYPE])) AND "
+                                   "(dedupe_key IS NOT NULL))"},
     {"pgqueuer_picked_slot_idx",
      "btree (entrypoint, slot) WHERE ((status = 'picked'::TYPE) AND (slot IS NOT NULL))"},
-    {"pgqueuer_picked_heartbeat_idx", "btree (heartbeat) WHERE (status = 'picked'::TYPE)"},
+    {"pgqueuer_picked_heartbeat_idx",
+     "btree (heartbeat) WHERE (status = 'picked'::TYPE)"},
     {"pgqueuer_log_pkey", "btree (id)"},
     {"pgqueuer_log_not_aggregated", "btree ((1)) WHERE (NOT aggregated)"},
     {"pgqueuer_log_created", "btree (created)"},
@@ -202,8 +204,13 @@ static const idx_spec indexes[] = {
     {"pgqueuer_schedules_expression_entrypoint_key", "btree (expression, entrypoint)"},
 };
 static const char *const unique_indexes[] = {
-    "pgqueuer_pkey", "pgqueuer_unique_dedupe_key", "pgqueuer_picked_slot_idx", "pgqueuer_log_pkey",
-    "pgqueuer_statistics_pkey", "pgqueuer_statistics_unique_count", "pgqueuer_schedules_pkey",
+    "pgqueuer_pkey",
+    "pgqueuer_unique_dedupe_key",
+    "pgqueuer_picked_slot_idx",
+    "pgqueuer_log_pkey",
+    "pgqueuer_statistics_pkey",
+    "pgqueuer_statistics_unique_count",
+    "pgqueuer_schedules_pkey",
     "pgqueuer_schedules_expression_entrypoint_key"};
 
 static bool is_unique(const char *name)
@@ -246,23 +253,26 @@ static void check_contract(const char *p, const char *nsp, const char *typeref)
     char want[512];
 
     /* Enum values in order, and the status columns use it. */
-    char *labels = tdb_str("SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM "
-                           "pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE typname = "
-                           "'%spgqueuer_status' AND typnamespace = %s::regnamespace",
-                           p, nsp);
+    char *labels =
+        tdb_str("SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM "
+                "pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE typname = "
+                "'%spgqueuer_status' AND typnamespace = %s::regnamespace",
+                p, nsp);
     CHECK_STR(labels, "queued,picked,successful,exception,canceled,deleted,failed");
     free(labels);
-    CHECK_INT(tdb_int("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
-                      "%s AND column_name = 'status' AND udt_name = '%spgqueuer_status'",
-                      nsp, p),
-              4);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                "%s AND column_name = 'status' AND udt_name = '%spgqueuer_status'",
+                nsp, p),
+        4);
 
     /* Exactly the indexes of the contract, with their definitions. */
     size_t n_idx = sizeof indexes / sizeof indexes[0];
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND tablename "
-                      "LIKE '%spgqueuer%%'",
-                      nsp, p),
-              n_idx);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND tablename "
+                "LIKE '%spgqueuer%%'",
+                nsp, p),
+        n_idx);
     for (size_t i = 0; i < n_idx; i++) {
         char expanded[512];
         expand_type(indexes[i].def, typeref, expanded, sizeof expanded);
@@ -271,7 +281,8 @@ static void check_contract(const char *p, const char *nsp, const char *typeref)
                             "ELSE '' END FROM pg_indexes WHERE schemaname = %s AND "
                             "indexname = '%s%s'",
                             nsp, p, indexes[i].name);
-        snprintf(want, sizeof want, "%s%s", expanded, is_unique(indexes[i].name) ? " [unique]" : "");
+        snprintf(want, sizeof want, "%s%s", expanded,
+                 is_unique(indexes[i].name) ? " [unique]" : "");
         CHECKF(got && strcmp(got, want) == 0, "index %s%s: got %s, want %s", p,
                indexes[i].name, got ? got : "(missing)", want);
         free(got);
@@ -279,15 +290,16 @@ static void check_contract(const char *p, const char *nsp, const char *typeref)
 
     /* One statement-level AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
      * trigger (tgtype 4|8|16|32, no ROW bit) calling our plpgsql function. */
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_trigger tg JOIN pg_class c ON c.oid = "
-                      "tg.tgrelid JOIN pg_proc f ON f.oid = tg.tgfoid JOIN pg_language l ON "
-                      "l.oid = f.prolang WHERE NOT tg.tgisinternal AND c.relname = "
-                      "'%spgqueuer' AND c.relnamespace = %s::regnamespace AND tg.tgname = "
-                      "'%stg_pgqueuer_changed' AND tg.tgtype = 60 AND f.proname = "
-                      "'%sfn_pgqueuer_changed' AND f.pronamespace = %s::regnamespace AND "
-                      "l.lanname = 'plpgsql' AND f.prorettype = 'trigger'::regtype",
-                      p, nsp, p, p, nsp),
-              1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pg_trigger tg JOIN pg_class c ON c.oid = "
+                "tg.tgrelid JOIN pg_proc f ON f.oid = tg.tgfoid JOIN pg_language l ON "
+                "l.oid = f.prolang WHERE NOT tg.tgisinternal AND c.relname = "
+                "'%spgqueuer' AND c.relnamespace = %s::regnamespace AND tg.tgname = "
+                "'%stg_pgqueuer_changed' AND tg.tgtype = 60 AND f.proname = "
+                "'%sfn_pgqueuer_changed' AND f.pronamespace = %s::regnamespace AND "
+                "l.lanname = 'plpgsql' AND f.prorettype = 'trigger'::regtype",
+                p, nsp, p, p, nsp),
+        1);
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_trigger tg JOIN pg_class c ON c.oid = "
                       "tg.tgrelid WHERE NOT tg.tgisinternal AND c.relnamespace = "
                       "%s::regnamespace",
@@ -325,9 +337,10 @@ static void check_payload(const char *payload, const char *channel, const char *
     CHECK_STR(json_string_value(json_object_get(j, "table")), table);
     CHECK_STR(json_string_value(json_object_get(j, "type")), "table_changed_event");
     const char *sent = json_string_value(json_object_get(j, "sent_at"));
-    CHECKF(sent && strlen(sent) >= 20 && (strchr(sent + 19, '+') || strchr(sent + 19, '-') ||
-                                          strchr(sent + 19, 'Z')),
-           "sent_at not timezone-aware: %s", sent ? sent : "(null)");
+    CHECKF(
+        sent && strlen(sent) >= 20 &&
+            (strchr(sent + 19, '+') || strchr(sent + 19, '-') || strchr(sent + 19, 'Z')),
+        "sent_at not timezone-aware: %s", sent ? sent : "(null)");
     json_decref(j);
 }
 
@@ -337,24 +350,36 @@ static char *catalog_snapshot(void)
 {
     return tdb_str(
         "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
-        "SELECT 'class ' || c.oid || ' ' || relname || ' ' || relkind::text || ' ' || relfilenode || "
-        "' ' || relpersistence::text || ' ' || coalesce(array_to_string(reloptions, ','), '') FROM "
+        "SELECT 'class ' || c.oid || ' ' || relname || ' ' || relkind::text || ' ' || "
+        "relfilenode || "
+        "' ' || relpersistence::text || ' ' || coalesce(array_to_string(reloptions, "
+        "','), '') FROM "
         "pg_class c WHERE relnamespace = 'public'::regnamespace "
-        "UNION ALL SELECT 'att ' || attrelid || ' ' || attname || ' ' || atttypid || ' ' || "
-        "attnotnull || ' ' || attidentity::text || ' ' || attnum FROM pg_attribute a JOIN pg_class c ON "
-        "c.oid = a.attrelid WHERE relnamespace = 'public'::regnamespace AND attnum > 0 AND NOT "
+        "UNION ALL SELECT 'att ' || attrelid || ' ' || attname || ' ' || atttypid || ' ' "
+        "|| "
+        "attnotnull || ' ' || attidentity::text || ' ' || attnum FROM pg_attribute a "
+        "JOIN pg_class c ON "
+        "c.oid = a.attrelid WHERE relnamespace = 'public'::regnamespace AND attnum > 0 "
+        "AND NOT "
         "attisdropped "
-        "UNION ALL SELECT 'def ' || d.oid || ' ' || pg_get_expr(adbin, adrelid) FROM pg_attrdef "
-        "d JOIN pg_class c ON c.oid = d.adrelid WHERE relnamespace = 'public'::regnamespace "
-        "UNION ALL SELECT 'idx ' || indexrelid || ' ' || pg_get_indexdef(indexrelid) FROM "
+        "UNION ALL SELECT 'def ' || d.oid || ' ' || pg_get_expr(adbin, adrelid) FROM "
+        "pg_attrdef "
+        "d JOIN pg_class c ON c.oid = d.adrelid WHERE relnamespace = "
+        "'public'::regnamespace "
+        "UNION ALL SELECT 'idx ' || indexrelid || ' ' || pg_get_indexdef(indexrelid) "
+        "FROM "
         "pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE relnamespace = "
         "'public'::regnamespace "
-        "UNION ALL SELECT 'trg ' || t.oid || ' ' || tgname || ' ' || tgtype || ' ' || tgfoid "
+        "UNION ALL SELECT 'trg ' || t.oid || ' ' || tgname || ' ' || tgtype || ' ' || "
+        "tgfoid "
         "FROM pg_trigger t WHERE NOT tgisinternal "
-        "UNION ALL SELECT 'proc ' || oid || ' ' || proname || ' ' || md5(prosrc) FROM pg_proc "
+        "UNION ALL SELECT 'proc ' || oid || ' ' || proname || ' ' || md5(prosrc) FROM "
+        "pg_proc "
         "WHERE pronamespace = 'public'::regnamespace "
-        "UNION ALL SELECT 'enum ' || oid || ' ' || enumlabel || ' ' || enumsortorder FROM pg_enum "
-        "UNION ALL SELECT 'type ' || oid || ' ' || typname FROM pg_type WHERE typnamespace = "
+        "UNION ALL SELECT 'enum ' || oid || ' ' || enumlabel || ' ' || enumsortorder "
+        "FROM pg_enum "
+        "UNION ALL SELECT 'type ' || oid || ' ' || typname FROM pg_type WHERE "
+        "typnamespace = "
         "'public'::regnamespace "
         "UNION ALL SELECT 'seq ' || seqrelid || ' ' || seqtypid || ' ' || seqmax FROM "
         "pg_sequence) s(x)");
@@ -363,9 +388,10 @@ static char *catalog_snapshot(void)
 /* "table=persistence,..." for the four tables of prefix p. */
 static char *persistence(const char *p)
 {
-    return tdb_str("SELECT string_agg(relname || '=' || relpersistence::text, ',' ORDER BY relname) "
-                   "FROM pg_class WHERE relkind = 'r' AND relname LIKE '%spgqueuer%%'",
-                   p);
+    return tdb_str(
+        "SELECT string_agg(relname || '=' || relpersistence::text, ',' ORDER BY relname) "
+        "FROM pg_class WHERE relkind = 'r' AND relname LIKE '%spgqueuer%%'",
+        p);
 }
 
 /* ---- cases --------------------------------------------------------------- */
@@ -389,7 +415,8 @@ TEST(second_install_refused_cleanly)
 {
     clean();
     install(NULL, NULL, PGQ_DURABLE);
-    tdb_exec("INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (1, 'queued', 'a')");
+    tdb_exec(
+        "INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (1, 'queued', 'a')");
     pgq_client *c = client(NULL, NULL);
     pgq_sql_opts o = {0};
     int rc = pgq_install(c, &o);
@@ -422,7 +449,8 @@ TEST(uninstall_is_complete_and_repeatable)
     CHECK_INT(verify(NULL, NULL, true, &col), 1);
     CHECK(seen(&col, "no pgq schema"));
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_type WHERE typname LIKE 'pgqueuer%%'"), 0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_proc WHERE proname = 'fn_pgqueuer_changed'"), 0);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pg_proc WHERE proname = 'fn_pgqueuer_changed'"), 0);
 }
 
 TEST(uninstall_never_cascades)
@@ -452,7 +480,8 @@ TEST(install_is_atomic)
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname IN ('pgqueuer', "
                       "'pgqueuer_log')"),
               0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_type WHERE typname = 'pgqueuer_status'"), 0);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pg_type WHERE typname = 'pgqueuer_status'"),
+              0);
     tdb_exec("DROP TABLE pgqueuer_log_created");
 }
 
@@ -461,10 +490,12 @@ TEST(prefix_names_every_object_and_channel)
     clean();
     install("app_", NULL, PGQ_DURABLE);
     check_contract("app_", "'public'", "app_pgqueuer_status");
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'pgqueuer%%'"), 0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'app_pgqueuer%%' AND "
-                      "relkind = 'i'"),
-              19);
+    CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'pgqueuer%%'"),
+              0);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'app_pgqueuer%%' AND "
+                "relkind = 'i'"),
+        19);
     collected col;
     CHECK_INT(verify("app_", NULL, true, &col), 0);
     /* The unprefixed configuration sees nothing installed. */
@@ -473,8 +504,9 @@ TEST(prefix_names_every_object_and_channel)
     PGconn *conn = tdb();
     tdb_exec("LISTEN app_ch_pgqueuer");
     tdb_exec("LISTEN ch_pgqueuer");
-    tdb_exec("INSERT INTO app_pgqueuer (priority, status, entrypoint) VALUES (1, 'queued', "
-             "'e')");
+    tdb_exec(
+        "INSERT INTO app_pgqueuer (priority, status, entrypoint) VALUES (1, 'queued', "
+        "'e')");
     PGnotify *n = await_notify(conn, 5000);
     CHECK(n != NULL);
     CHECK_STR(n->relname, "app_ch_pgqueuer");
@@ -504,14 +536,16 @@ TEST(schema_qualifies_tables_type_function)
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'pgqueuer%%' AND "
                       "relnamespace <> 's'::regnamespace"),
               0);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_type WHERE typname = 'pgqueuer_status' AND "
-                      "typnamespace = 's'::regnamespace"),
-              1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pg_type WHERE typname = 'pgqueuer_status' AND "
+                "typnamespace = 's'::regnamespace"),
+        1);
     collected col;
     CHECK_INT(verify(NULL, "s", true, &col), 0);
     CHECK_INT(verify(NULL, NULL, false, &col), 0);
     /* The channel is never schema-qualified. */
-    char *src = tdb_str("SELECT prosrc FROM pg_proc WHERE proname = 'fn_pgqueuer_changed'");
+    char *src =
+        tdb_str("SELECT prosrc FROM pg_proc WHERE proname = 'fn_pgqueuer_changed'");
     CHECK(src && strstr(src, "'ch_pgqueuer'"));
     free(src);
     /* Prefix and schema together. */
@@ -544,7 +578,8 @@ TEST(durability_switches_and_keeps_rows)
     char *p = persistence("");
     CHECK_STR(p, "pgqueuer=u,pgqueuer_log=u,pgqueuer_schedules=u,pgqueuer_statistics=u");
     free(p);
-    tdb_exec("INSERT INTO pgqueuer (priority, status, entrypoint) SELECT g, 'queued', 'e' FROM "
+    tdb_exec("INSERT INTO pgqueuer (priority, status, entrypoint) SELECT g, 'queued', "
+             "'e' FROM "
              "generate_series(1, 100) g");
     tdb_exec("INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint) SELECT g, "
              "'queued', 0, 'e' FROM generate_series(1, 50) g");
@@ -576,15 +611,16 @@ TEST(upgrade_of_current_changes_nothing)
 {
     clean();
     install(NULL, NULL, PGQ_DURABLE);
-    tdb_exec("INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (1, 'queued', 'e')");
+    tdb_exec(
+        "INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (1, 'queued', 'e')");
     char *before = catalog_snapshot();
     pgq_client *c = client(NULL, NULL);
     CHECK_OK(c, pgq_upgrade(c));
     CHECK_OK(c, pgq_upgrade(c));
     pgq_client_free(c);
     char *after = catalog_snapshot();
-    CHECKF(before && after && strcmp(before, after) == 0, "catalogs changed:\n%s\n---\n%s",
-           before, after);
+    CHECKF(before && after && strcmp(before, after) == 0,
+           "catalogs changed:\n%s\n---\n%s", before, after);
     free(before);
     free(after);
     collected col;
@@ -596,7 +632,8 @@ TEST(upgrade_without_schema_says_install)
     clean();
     pgq_client *c = client(NULL, NULL);
     CHECK_INT(pgq_upgrade(c), PGQ_ENOSCHEMA);
-    CHECKF(strstr(pgq_client_errmsg(c), "pgq install"), "message: %s", pgq_client_errmsg(c));
+    CHECKF(strstr(pgq_client_errmsg(c), "pgq install"), "message: %s",
+           pgq_client_errmsg(c));
     pgq_client_free(c);
 }
 
@@ -613,25 +650,30 @@ static void create_legacy(void)
              "created TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW(), status "
              "pgqueuer_status NOT NULL, entrypoint TEXT NOT NULL, payload BYTEA)");
     tdb_exec("ALTER TABLE pgqueuer ADD COLUMN updated TIMESTAMP WITH TIME ZONE");
-    tdb_exec("CREATE INDEX pgqueuer_priority_id_id1_idx ON pgqueuer (priority ASC, id DESC) "
-             "INCLUDE (id) WHERE status = 'queued'");
+    tdb_exec(
+        "CREATE INDEX pgqueuer_priority_id_id1_idx ON pgqueuer (priority ASC, id DESC) "
+        "INCLUDE (id) WHERE status = 'queued'");
     tdb_exec("CREATE TYPE pgqueuer_statistics_status AS ENUM ('exception', 'successful', "
              "'canceled')");
-    tdb_exec("CREATE TABLE pgqueuer_statistics (id SERIAL PRIMARY KEY, created TIMESTAMP WITH "
-             "TIME ZONE NOT NULL DEFAULT DATE_TRUNC('sec', NOW() at time zone 'UTC'), count "
-             "BIGINT NOT NULL, priority INT NOT NULL, time_in_queue INTERVAL NOT NULL, status "
-             "pgqueuer_statistics_status NOT NULL, entrypoint TEXT NOT NULL)");
-    tdb_exec("CREATE UNIQUE INDEX pgqueuer_statistics_unique_count ON pgqueuer_statistics "
-             "(priority, DATE_TRUNC('sec', created at time zone 'UTC'), DATE_TRUNC('sec', "
-             "time_in_queue), status, entrypoint)");
+    tdb_exec(
+        "CREATE TABLE pgqueuer_statistics (id SERIAL PRIMARY KEY, created TIMESTAMP WITH "
+        "TIME ZONE NOT NULL DEFAULT DATE_TRUNC('sec', NOW() at time zone 'UTC'), count "
+        "BIGINT NOT NULL, priority INT NOT NULL, time_in_queue INTERVAL NOT NULL, status "
+        "pgqueuer_statistics_status NOT NULL, entrypoint TEXT NOT NULL)");
+    tdb_exec(
+        "CREATE UNIQUE INDEX pgqueuer_statistics_unique_count ON pgqueuer_statistics "
+        "(priority, DATE_TRUNC('sec', created at time zone 'UTC'), DATE_TRUNC('sec', "
+        "time_in_queue), status, entrypoint)");
     tdb_exec("CREATE FUNCTION fn_pgqueuer_changed() RETURNS TRIGGER AS $$ BEGIN PERFORM "
              "pg_notify('ch_pgqueuer', 'old'); RETURN NULL; END; $$ LANGUAGE plpgsql");
-    tdb_exec("CREATE TRIGGER tg_pgqueuer_changed AFTER INSERT OR DELETE ON pgqueuer FOR EACH "
-             "ROW EXECUTE FUNCTION fn_pgqueuer_changed()");
-    tdb_exec("INSERT INTO pgqueuer (priority, status, entrypoint, payload, updated) SELECT g, "
-             "CASE WHEN g %% 2 = 0 THEN 'queued' ELSE 'picked' END::pgqueuer_status, 'ep' || "
-             "(g %% 3), convert_to('job ' || g, 'UTF8'), CASE WHEN g %% 5 = 0 THEN NULL ELSE "
-             "now() END FROM generate_series(1, 40) g");
+    tdb_exec(
+        "CREATE TRIGGER tg_pgqueuer_changed AFTER INSERT OR DELETE ON pgqueuer FOR EACH "
+        "ROW EXECUTE FUNCTION fn_pgqueuer_changed()");
+    tdb_exec(
+        "INSERT INTO pgqueuer (priority, status, entrypoint, payload, updated) SELECT g, "
+        "CASE WHEN g %% 2 = 0 THEN 'queued' ELSE 'picked' END::pgqueuer_status, 'ep' || "
+        "(g %% 3), convert_to('job ' || g, 'UTF8'), CASE WHEN g %% 5 = 0 THEN NULL ELSE "
+        "now() END FROM generate_series(1, 40) g");
     tdb_exec("INSERT INTO pgqueuer_statistics (created, count, priority, time_in_queue, "
              "status, entrypoint) VALUES ('2024-01-01 00:00:00+00', 3, 0, '1 s', "
              "'successful', 'a'), ('2024-01-01 00:00:00+00', 4, 0, '2 s', 'successful', "
@@ -642,9 +684,10 @@ TEST(upgrade_of_legacy_pgqueuer_schema)
 {
     clean();
     create_legacy();
-    char *rows_before = tdb_str("SELECT string_agg(id || ':' || priority || ':' || status || "
-                                "':' || entrypoint || ':' || encode(payload, 'escape'), ',' "
-                                "ORDER BY id) FROM pgqueuer");
+    char *rows_before =
+        tdb_str("SELECT string_agg(id || ':' || priority || ':' || status || "
+                "':' || entrypoint || ':' || encode(payload, 'escape'), ',' "
+                "ORDER BY id) FROM pgqueuer");
     collected col;
     CHECK(verify(NULL, NULL, true, &col) > 5);
     CHECK(seen(&col, "missing column pgqueuer.attempts"));
@@ -655,15 +698,17 @@ TEST(upgrade_of_legacy_pgqueuer_schema)
     CHECK_INT(verify(NULL, NULL, true, &col), 0);
     check_contract("", "'public'", "pgqueuer_status");
     /* Rows survived with their ids; the new columns got their defaults. */
-    char *rows_after = tdb_str("SELECT string_agg(id || ':' || priority || ':' || status || "
-                               "':' || entrypoint || ':' || encode(payload, 'escape'), ',' "
-                               "ORDER BY id) FROM pgqueuer");
+    char *rows_after =
+        tdb_str("SELECT string_agg(id || ':' || priority || ':' || status || "
+                "':' || entrypoint || ':' || encode(payload, 'escape'), ',' "
+                "ORDER BY id) FROM pgqueuer");
     CHECK_STR(rows_after, rows_before);
     free(rows_before);
     free(rows_after);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pgqueuer WHERE attempts = 0 AND updated IS NOT "
-                      "NULL AND heartbeat IS NOT NULL AND execute_after IS NOT NULL"),
-              40);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pgqueuer WHERE attempts = 0 AND updated IS NOT "
+                "NULL AND heartbeat IS NOT NULL AND execute_after IS NOT NULL"),
+        40);
     /* The sequence continues past the old ids, now as bigint. */
     CHECK_INT(tdb_int("INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (0, "
                       "'failed', 'x') RETURNING id"),
@@ -683,7 +728,8 @@ TEST(upgrade_of_legacy_pgqueuer_schema)
     char *before = catalog_snapshot();
     CHECK_OK(c, pgq_upgrade(c));
     char *after = catalog_snapshot();
-    CHECKF(before && after && strcmp(before, after) == 0, "second upgrade changed catalogs");
+    CHECKF(before && after && strcmp(before, after) == 0,
+           "second upgrade changed catalogs");
     free(before);
     free(after);
     pgq_client_free(c);
@@ -695,13 +741,15 @@ TEST(upgrade_converts_serial_log_and_retires_heartbeat_index)
     install(NULL, NULL, PGQ_DURABLE);
     /* A log table from a PgQueuer that used serial ids and lacked columns. */
     tdb_exec("DROP TABLE pgqueuer_log");
-    tdb_exec("CREATE TABLE pgqueuer_log (id SERIAL PRIMARY KEY, created TIMESTAMP WITH TIME "
-             "ZONE NOT NULL DEFAULT NOW(), job_id INT NOT NULL, status pgqueuer_status NOT "
-             "NULL, priority INT NOT NULL, entrypoint TEXT NOT NULL)");
+    tdb_exec(
+        "CREATE TABLE pgqueuer_log (id SERIAL PRIMARY KEY, created TIMESTAMP WITH TIME "
+        "ZONE NOT NULL DEFAULT NOW(), job_id INT NOT NULL, status pgqueuer_status NOT "
+        "NULL, priority INT NOT NULL, entrypoint TEXT NOT NULL)");
     tdb_exec("INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint) SELECT g, "
              "'successful', 0, 'e' FROM generate_series(1, 10) g");
-    tdb_exec("CREATE INDEX pgqueuer_heartbeat_id_id1_idx ON pgqueuer (heartbeat ASC, id DESC) "
-             "INCLUDE (id) WHERE status = 'picked'");
+    tdb_exec(
+        "CREATE INDEX pgqueuer_heartbeat_id_id1_idx ON pgqueuer (heartbeat ASC, id DESC) "
+        "INCLUDE (id) WHERE status = 'picked'");
     pgq_client *c = client(NULL, NULL);
     CHECK_OK(c, pgq_upgrade(c));
     pgq_client_free(c);
@@ -711,12 +759,14 @@ TEST(upgrade_converts_serial_log_and_retires_heartbeat_index)
     CHECK_INT(tdb_int("INSERT INTO pgqueuer_log (job_id, status, priority, entrypoint) "
                       "VALUES (11, 'queued', 0, 'e') RETURNING id"),
               11);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_attribute WHERE attrelid = "
-                      "'pgqueuer_log'::regclass AND attname = 'id' AND attidentity = 'd'"),
-              1);
-    CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relname LIKE "
-                      "'pgqueuer_log%%'"),
-              1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                "'pgqueuer_log'::regclass AND attname = 'id' AND attidentity = 'd'"),
+        1);
+    CHECK_INT(
+        tdb_int("SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relname LIKE "
+                "'pgqueuer_log%%'"),
+        1);
     /* PgQueuer 1.5 dropped the old heartbeat index for its own. */
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname = "
                       "'pgqueuer_heartbeat_id_id1_idx'"),
@@ -748,8 +798,9 @@ TEST(verify_reports_each_divergence)
      * with its expected definition. */
     clean();
     install(NULL, NULL, PGQ_DURABLE);
-    tdb_exec("CREATE INDEX pgqueuer_heartbeat_id_id1_idx ON pgqueuer (heartbeat ASC, id DESC) "
-             "INCLUDE (id) WHERE status = 'picked'");
+    tdb_exec(
+        "CREATE INDEX pgqueuer_heartbeat_id_id1_idx ON pgqueuer (heartbeat ASC, id DESC) "
+        "INCLUDE (id) WHERE status = 'picked'");
     CHECK_INT(verify(NULL, NULL, true, &col), 0);
     tdb_exec("DROP INDEX pgqueuer_heartbeat_id_id1_idx");
     tdb_exec("CREATE INDEX pgqueuer_heartbeat_id_id1_idx ON pgqueuer (heartbeat)");
@@ -762,8 +813,9 @@ TEST(autovac_sets_and_resets)
     install(NULL, NULL, PGQ_DURABLE);
     pgq_client *c = client(NULL, NULL);
     CHECK_OK(c, pgq_autovac(c, false));
-    char *opts = tdb_str("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname "
-                         "= 'pgqueuer'");
+    char *opts =
+        tdb_str("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname "
+                "= 'pgqueuer'");
     CHECKF(opts && strstr(opts, "autovacuum_vacuum_scale_factor=0") &&
                strstr(opts, "autovacuum_vacuum_threshold=1000"),
            "reloptions: %s", opts ? opts : "(null)");
@@ -808,7 +860,8 @@ TEST(sql_render_is_deterministic_and_validated)
     }
     pgq_config bad = {.prefix = "x;drop table t"};
     a = (char *)"untouched";
-    CHECK_INT(pgq_sql_render(&bad, PGQ_SQL_INSTALL, NULL, &a, err, sizeof err), PGQ_EINVAL);
+    CHECK_INT(pgq_sql_render(&bad, PGQ_SQL_INSTALL, NULL, &a, err, sizeof err),
+              PGQ_EINVAL);
     CHECK(a == NULL && strstr(err, "prefix"));
 }
 
@@ -824,7 +877,8 @@ TEST(longest_prefix_that_fits)
     CHECK_INT(tdb_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'p234%%'"), 0);
     pgq_config cfg = {.prefix = fits};
     char err[256], *sql = NULL;
-    CHECK_INT(pgq_sql_render(&cfg, PGQ_SQL_INSTALL, NULL, &sql, err, sizeof err), PGQ_EINVAL);
+    CHECK_INT(pgq_sql_render(&cfg, PGQ_SQL_INSTALL, NULL, &sql, err, sizeof err),
+              PGQ_EINVAL);
     CHECK(sql == NULL);
     install("p23456789012345678_", NULL, PGQ_DURABLE);
     collected col;

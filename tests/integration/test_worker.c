@@ -734,8 +734,8 @@ TEST(killed_connections_are_survived)
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 200, 0);
-    pgq_worker *w = worker((pgq_worker_opts){
-        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .threads = 8});
+    pgq_worker *w =
+        worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .batch_size = 4, .threads = 8});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);
@@ -763,8 +763,8 @@ TEST(recorder_connection_loss_is_retried)
     tdb_reset_schema();
     pgq_client *c = tdb_client(NULL);
     enqueue(c, "slow", 120, 0);
-    pgq_worker *w = worker((pgq_worker_opts){
-        .mode = PGQ_MODE_DRAIN, .batch_size = 4, .threads = 8});
+    pgq_worker *w =
+        worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .batch_size = 4, .threads = 8});
     reg(w, "slow", sleepy, (pgq_entrypoint_opts){0});
     bg b;
     bg_start(&b, w);

@@ -183,9 +183,8 @@ TEST(sigterm_is_graceful)
 {
     setup(200);
     work_ms = 300;
-    pid_t pid =
-        spawn_worker((pgq_worker_opts){.batch_size = 5, .threads = 5},
-                     (pgq_entrypoint_opts){0});
+    pid_t pid = spawn_worker((pgq_worker_opts){.batch_size = 5, .threads = 5},
+                             (pgq_entrypoint_opts){0});
     CHECK(wait_started(5, 10));
     kill(pid, SIGTERM);
     double took;
@@ -208,9 +207,8 @@ TEST(second_signal_stops_at_once)
 {
     setup(50);
     work_ms = 30000;
-    pid_t pid =
-        spawn_worker((pgq_worker_opts){.batch_size = 4, .threads = 4},
-                     (pgq_entrypoint_opts){0});
+    pid_t pid = spawn_worker((pgq_worker_opts){.batch_size = 4, .threads = 4},
+                             (pgq_entrypoint_opts){0});
     CHECK(wait_started(4, 10));
     kill(pid, SIGINT);
     sleep_ms(100);
@@ -255,9 +253,8 @@ TEST(signal_burst)
 {
     setup(100);
     work_ms = 50;
-    pid_t pid =
-        spawn_worker((pgq_worker_opts){.batch_size = 4, .threads = 8},
-                     (pgq_entrypoint_opts){0});
+    pid_t pid = spawn_worker((pgq_worker_opts){.batch_size = 4, .threads = 8},
+                             (pgq_entrypoint_opts){0});
     CHECK(wait_sql(10,
                    "SELECT count(*) >= 8 FROM pgqueuer_log WHERE status = 'successful'"));
     for (int i = 0; i < 200; i++)
@@ -277,8 +274,7 @@ TEST(sigkill_jobs_are_taken_over)
     setup(300);
     work_ms = 20;
     pgq_entrypoint_opts eo = {.retry_timer = 1.0};
-    pid_t victim =
-        spawn_worker((pgq_worker_opts){.batch_size = 5, .threads = 10}, eo);
+    pid_t victim = spawn_worker((pgq_worker_opts){.batch_size = 5, .threads = 10}, eo);
     CHECK(wait_sql(
         10, "SELECT count(*) >= 50 FROM pgqueuer_log WHERE status = 'successful'"));
     kill(victim, SIGKILL);
@@ -290,10 +286,8 @@ TEST(sigkill_jobs_are_taken_over)
                        "current_database() AND application_name LIKE 'pgq worker%'"));
     long long orphans = tdb_int("SELECT count(*) FROM pgqueuer WHERE status = 'picked'");
     CHECK(orphans > 0);
-    pid_t survivor = spawn_worker((pgq_worker_opts){.mode = PGQ_MODE_DRAIN,
-                                                    .batch_size = 5,
-                                                    .threads = 10},
-                                  eo);
+    pid_t survivor = spawn_worker(
+        (pgq_worker_opts){.mode = PGQ_MODE_DRAIN, .batch_size = 5, .threads = 10}, eo);
     CHECK_INT(reap(survivor, 60, NULL), 0);
     int lines, distinct;
     count_runs(&lines, &distinct);

@@ -30,46 +30,63 @@ static const char *iso(int64_t t, char *buf)
 static const struct {
     const char *expr, *from, *fires[3];
 } cases[] = {
-    {"*/5 * * * *", "2024-01-01T00:00:00",
+    {"*/5 * * * *",
+     "2024-01-01T00:00:00",
      {"2024-01-01T00:05:00", "2024-01-01T00:10:00", "2024-01-01T00:15:00"}},
-    {"*/15 * * * * 30", "2024-01-01T00:00:00",
+    {"*/15 * * * * 30",
+     "2024-01-01T00:00:00",
      {"2024-01-01T00:00:30", "2024-01-01T00:15:30", "2024-01-01T00:30:30"}},
-    {"0 0 29 2 *", "2024-03-01T00:00:00",
+    {"0 0 29 2 *",
+     "2024-03-01T00:00:00",
      {"2028-02-29T00:00:00", "2032-02-29T00:00:00", "2036-02-29T00:00:00"}},
-    {"0 0 L 2 *", "2023-01-01T00:00:00",
+    {"0 0 L 2 *",
+     "2023-01-01T00:00:00",
      {"2023-02-28T00:00:00", "2024-02-29T00:00:00", "2025-02-28T00:00:00"}},
-    {"0 0 31 * *", "2024-04-01T00:00:00",
+    {"0 0 31 * *",
+     "2024-04-01T00:00:00",
      {"2024-05-31T00:00:00", "2024-07-31T00:00:00", "2024-08-31T00:00:00"}},
     /* Both day fields restricted: either matches. */
-    {"0 0 13 * fri", "2024-01-01T00:00:00",
+    {"0 0 13 * fri",
+     "2024-01-01T00:00:00",
      {"2024-01-05T00:00:00", "2024-01-12T00:00:00", "2024-01-13T00:00:00"}},
-    {"0 0 * * fri#3", "2024-01-01T00:00:00",
+    {"0 0 * * fri#3",
+     "2024-01-01T00:00:00",
      {"2024-01-19T00:00:00", "2024-02-16T00:00:00", "2024-03-15T00:00:00"}},
-    {"0 0 * * L5", "2024-01-01T00:00:00",
+    {"0 0 * * L5",
+     "2024-01-01T00:00:00",
      {"2024-01-26T00:00:00", "2024-02-23T00:00:00", "2024-03-29T00:00:00"}},
     /* croniter steps from Feb 15 to day 30 of a 28-day month, landing on
      * Mar 2, and so passes Mar 1 by: pgq agrees, since PgQueuer's next_run
      * comes from croniter. */
-    {"0 0 1,30 * *", "2023-02-15T00:00:00",
+    {"0 0 1,30 * *",
+     "2023-02-15T00:00:00",
      {"2023-03-30T00:00:00", "2023-04-01T00:00:00", "2023-04-30T00:00:00"}},
-    {"0 12 * jan-mar mon-fri", "2024-03-29T12:00:00",
+    {"0 12 * jan-mar mon-fri",
+     "2024-03-29T12:00:00",
      {"2025-01-01T12:00:00", "2025-01-02T12:00:00", "2025-01-03T12:00:00"}},
     /* Strictly after the start. */
-    {"0 0 * * *", "2024-01-01T00:00:00",
+    {"0 0 * * *",
+     "2024-01-01T00:00:00",
      {"2024-01-02T00:00:00", "2024-01-03T00:00:00", "2024-01-04T00:00:00"}},
-    {"59 23 31 12 *", "2023-12-31T23:59:00",
+    {"59 23 31 12 *",
+     "2023-12-31T23:59:00",
      {"2024-12-31T23:59:00", "2025-12-31T23:59:00", "2026-12-31T23:59:00"}},
-    {"0 0 * * 7", "2024-01-01T00:00:00",
+    {"0 0 * * 7",
+     "2024-01-01T00:00:00",
      {"2024-01-07T00:00:00", "2024-01-14T00:00:00", "2024-01-21T00:00:00"}},
-    {"0 0 * * 5-0", "2024-01-01T00:00:00",
+    {"0 0 * * 5-0",
+     "2024-01-01T00:00:00",
      {"2024-01-05T00:00:00", "2024-01-06T00:00:00", "2024-01-07T00:00:00"}},
-    {"@weekly", "2024-01-01T00:00:00",
+    {"@weekly",
+     "2024-01-01T00:00:00",
      {"2024-01-07T00:00:00", "2024-01-14T00:00:00", "2024-01-21T00:00:00"}},
     /* Six fields: day 0 is day 1. */
-    {"0 0 0 * * 0", "2024-01-10T00:00:00",
+    {"0 0 0 * * 0",
+     "2024-01-10T00:00:00",
      {"2024-02-01T00:00:00", "2024-03-01T00:00:00", "2024-04-01T00:00:00"}},
     /* A full day-of-month list is '*', so only Mondays (croniter 1.3.5). */
-    {"0 0 1-31 * mon", "2024-01-02T00:00:00",
+    {"0 0 1-31 * mon",
+     "2024-01-02T00:00:00",
      {"2024-01-08T00:00:00", "2024-01-15T00:00:00", "2024-01-22T00:00:00"}},
 };
 
@@ -84,9 +101,10 @@ TEST(fire_times_match_croniter)
         int64_t t = at(cases[i].from);
         for (int k = 0; k < 3; k++) {
             CHECKF(pgq_cron_next(c, t, &t) == PGQ_OK, "%s: no fire %d", cases[i].expr, k);
-            CHECKF(strcmp(iso(t, buf), cases[i].fires[k]) == 0, "%s from %s: fire %d is %s, "
-                   "croniter says %s", cases[i].expr, cases[i].from, k, buf,
-                   cases[i].fires[k]);
+            CHECKF(strcmp(iso(t, buf), cases[i].fires[k]) == 0,
+                   "%s from %s: fire %d is %s, "
+                   "croniter says %s",
+                   cases[i].expr, cases[i].from, k, buf, cases[i].fires[k]);
         }
         pgq_cron_free(c);
     }
@@ -165,8 +183,8 @@ TEST(never_firing_expressions)
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
         pgq_cron *c;
         char err[256];
-        CHECKF(pgq_cron_parse(never[i], &c, err, sizeof err) == PGQ_OK, "%s: %s", never[i],
-               err);
+        CHECKF(pgq_cron_parse(never[i], &c, err, sizeof err) == PGQ_OK, "%s: %s",
+               never[i], err);
         int64_t t;
         CHECKF(pgq_cron_next(c, at("2024-01-01T00:00:00"), &t) == PGQ_ENOTFOUND,
                "'%s' fires", never[i]);
@@ -176,22 +194,23 @@ TEST(never_firing_expressions)
 
 TEST(accepts_what_croniter_accepts)
 {
-    const char *ok[] = {"0 0 * * sun-sat", "0 0 * * 0-7", "*,5 * * * *", "0 0 15-L * *",
-                        "0 0 * * mon#2x", "5/10 * * * *", "0 0 1 jan,JUL *",
-                        "0 0 * * 6-sun", "00 05 * * *"};
+    const char *ok[] = {"0 0 * * sun-sat", "0 0 * * 0-7",    "*,5 * * * *",
+                        "0 0 15-L * *",    "0 0 * * mon#2x", "5/10 * * * *",
+                        "0 0 1 jan,JUL *", "0 0 * * 6-sun",  "00 05 * * *"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         pgq_cron *c;
         char err[256];
-        CHECKF(pgq_cron_parse(ok[i], &c, err, sizeof err) == PGQ_OK, "%s: %s", ok[i], err);
+        CHECKF(pgq_cron_parse(ok[i], &c, err, sizeof err) == PGQ_OK, "%s: %s", ok[i],
+               err);
         pgq_cron_free(c);
     }
 }
 
 int main(int argc, char **argv)
 {
-    static const th_case list[] = {CASE(fire_times_match_croniter),
-                                   CASE(normalised_text_is_croniters),
-                                   CASE(errors_name_the_field), CASE(never_firing_expressions),
-                                   CASE(accepts_what_croniter_accepts)};
+    static const th_case list[] = {
+        CASE(fire_times_match_croniter), CASE(normalised_text_is_croniters),
+        CASE(errors_name_the_field), CASE(never_firing_expressions),
+        CASE(accepts_what_croniter_accepts)};
     return th_main(list, sizeof list / sizeof list[0], argc, argv);
 }

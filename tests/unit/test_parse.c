@@ -38,8 +38,9 @@ TEST(numbers)
 
 TEST(durations_refused)
 {
-    const char *bad[] = {"", "s", "5x", "-5s", "5s-", "1h 30m", "abc", "5mm", "1e99", "nan", "inf", ".5s",
-                         "0x10", "1e3", "1e3s", "0x10s", "1.s", "1.5e2m", "+5s", " 5s",
+    const char *bad[] = {"", "s", "5x", "-5s", "5s-", "1h 30m", "abc", "5mm", "1e99",
+                         "nan", "inf", ".5s", "0x10", "1e3", "1e3s", "0x10s", "1.s",
+                         "1.5e2m", "+5s", " 5s",
                          /* found by tests/fuzz/fuzz_duration */
                          "0e99", "0x1p4", "0x5s", "1.e2s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -67,8 +68,18 @@ TEST(id_lists_accepted)
 
 TEST(id_lists_refused)
 {
-    const char *bad[] = {"", " ", "1,x", "-3", "0", "1,,2", ",1", "1,",
-                         "9223372036854775808", "99999999999999999999999", "1.5", "+"};
+    const char *bad[] = {"",
+                         " ",
+                         "1,x",
+                         "-3",
+                         "0",
+                         "1,,2",
+                         ",1",
+                         "1,",
+                         "9223372036854775808",
+                         "99999999999999999999999",
+                         "1.5",
+                         "+"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t *ids = NULL;
         size_t n = 0;
@@ -103,8 +114,9 @@ TEST(assignments)
 
 int main(int argc, char **argv)
 {
-    static const th_case cases[] = {CASE(durations_accepted), CASE(durations_refused), CASE(numbers),
-                                    CASE(id_lists_accepted), CASE(id_lists_refused),
-                                    CASE(integers), CASE(assignments)};
+    static const th_case cases[] = {
+        CASE(durations_accepted), CASE(durations_refused), CASE(numbers),
+        CASE(id_lists_accepted),  CASE(id_lists_refused),  CASE(integers),
+        CASE(assignments)};
     return th_main(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

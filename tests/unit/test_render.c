@@ -21,9 +21,11 @@ TEST(names_validated)
     const char *bad[] = {"x;drop table t", "1abc", "a-b", "a b", "\"q\"", "é"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pgq_config p = {.prefix = bad[i]}, s = {.schema = bad[i]};
-        CHECKF(pgq_config_validate(&p, err, sizeof err) == PGQ_EINVAL, "prefix %s", bad[i]);
+        CHECKF(pgq_config_validate(&p, err, sizeof err) == PGQ_EINVAL, "prefix %s",
+               bad[i]);
         CHECK(strstr(err, "prefix") != NULL);
-        CHECKF(pgq_config_validate(&s, err, sizeof err) == PGQ_EINVAL, "schema %s", bad[i]);
+        CHECKF(pgq_config_validate(&s, err, sizeof err) == PGQ_EINVAL, "schema %s",
+               bad[i]);
         CHECK(strstr(err, "schema") != NULL);
     }
     pgq_config ok = {.prefix = "app_", .schema = "Jobs_1"};
@@ -32,11 +34,13 @@ TEST(names_validated)
 
 TEST(placeholders_expand)
 {
-    char *s = render("app_", "s", "SELECT {Q:pgqueuer}, {N:pgqueuer_x_idx}, {CHANNEL}, "
-                                  "{L:pgqueuer}, {LQ:pgqueuer_statistics}, '{}', {SCHEMA_L}");
+    char *s = render("app_", "s",
+                     "SELECT {Q:pgqueuer}, {N:pgqueuer_x_idx}, {CHANNEL}, "
+                     "{L:pgqueuer}, {LQ:pgqueuer_statistics}, '{}', {SCHEMA_L}");
     CHECK(s != NULL);
-    CHECK_STR(s, "SELECT \"s\".\"app_pgqueuer\", \"app_pgqueuer_x_idx\", 'app_ch_pgqueuer', "
-                 "'app_pgqueuer', '\"s\".\"app_pgqueuer_statistics\"', '{}', 's'");
+    CHECK_STR(s,
+              "SELECT \"s\".\"app_pgqueuer\", \"app_pgqueuer_x_idx\", 'app_ch_pgqueuer', "
+              "'app_pgqueuer', '\"s\".\"app_pgqueuer_statistics\"', '{}', 's'");
     free(s);
     s = render(NULL, NULL, "{Q:pgqueuer} {SCHEMA_L} {unknown}");
     CHECK_STR(s, "\"pgqueuer\" current_schema() {unknown}");

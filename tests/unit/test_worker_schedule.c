@@ -21,16 +21,20 @@ TEST(refusals_name_the_problem)
     CHECK(pgq_worker_new(&w, NULL, NULL) == PGQ_OK);
     CHECK(pgq_worker_register(w, "tick", handler, NULL) == PGQ_OK);
     char err[256] = "";
-    CHECK(pgq_worker_schedule(w, "tick", "61 * * * *", NULL, err, sizeof err) == PGQ_EINVAL);
+    CHECK(pgq_worker_schedule(w, "tick", "61 * * * *", NULL, err, sizeof err) ==
+          PGQ_EINVAL);
     CHECKF(strstr(err, "minute field '61'") != NULL, "message: %s", err);
-    CHECK(pgq_worker_schedule(w, "tick", "0 0 30 2 *", NULL, err, sizeof err) == PGQ_EINVAL);
+    CHECK(pgq_worker_schedule(w, "tick", "0 0 30 2 *", NULL, err, sizeof err) ==
+          PGQ_EINVAL);
     CHECKF(strstr(err, "never fires") != NULL, "message: %s", err);
-    CHECK(pgq_worker_schedule(w, "nope", "@daily", NULL, err, sizeof err) == PGQ_ENOTFOUND);
+    CHECK(pgq_worker_schedule(w, "nope", "@daily", NULL, err, sizeof err) ==
+          PGQ_ENOTFOUND);
     CHECKF(strstr(err, "'nope'") != NULL, "message: %s", err);
     pgq_schedule_opts enq = {.mode = PGQ_SCHEDULE_ENQUEUE};
     CHECK(pgq_worker_schedule(w, "nope", "@daily", &enq, err, sizeof err) == PGQ_OK);
     CHECK(pgq_worker_schedule(w, "tick", "@HOURLY", NULL, err, sizeof err) == PGQ_OK);
-    CHECK(pgq_worker_schedule(w, "tick", "0  *  * * *", NULL, err, sizeof err) == PGQ_EEXISTS);
+    CHECK(pgq_worker_schedule(w, "tick", "0  *  * * *", NULL, err, sizeof err) ==
+          PGQ_EEXISTS);
     CHECKF(strstr(err, "'0 * * * *'") != NULL, "message: %s", err);
     CHECK(pgq_worker_schedule(w, "", "@daily", NULL, err, sizeof err) == PGQ_EINVAL);
     CHECK(pgq_worker_schedule(w, "tick", NULL, NULL, err, sizeof err) == PGQ_EINVAL);
