@@ -24,6 +24,7 @@ typedef struct bench_opts {
     int worker_batch;           /* the worker's batch_size; 0: batch */
     int threads;                /* handler threads of the worker */
     int max_tasks;              /* the worker's max_concurrent_tasks (0: default) */
+    bool fixed_batch;           /* the worker's fixed_batch */
     double seconds;             /* throughput window; latency duration */
     double warmup;              /* throughput warm-up */
     double rate;                /* latency: offered jobs/s */

@@ -104,6 +104,7 @@ static int child_main(const bench_opts *o, pgq_worker_mode mode, bench_shared *s
         .batch_size = o->worker_batch > 0 ? o->worker_batch : o->batch,
         .threads = o->threads,
         .max_concurrent_tasks = o->max_tasks,
+        .fixed_batch = o->fixed_batch,
         .mode = mode,
         .log = log_to_stderr,
         .log_level = PGQ_LOG_WARN,

@@ -201,6 +201,8 @@ static int parse(bench_opts *o, int argc, char **argv)
             o->json = true;
         } else if (!strcmp(a, "--keep")) {
             o->keep = true;
+        } else if (!strcmp(a, "--fixed-batch")) {
+            o->fixed_batch = true;
         } else if (!strcmp(a, "--variant") && i + 1 < argc) {
             o->variant = argv[++i];
         } else if (!strcmp(a, "--worker-options") && i + 1 < argc) {

@@ -386,6 +386,8 @@ int run_parse_args(run_args *ra, int argc, char **argv)
             continue;
         if (strcmp(a, "--restart-on-failure") == 0)
             ra->restart = true;
+        else if (strcmp(a, "--fixed-batch") == 0)
+            ra->wopts.fixed_batch = true;
         else if (strcmp(a, "--shutdown-on-listener-failure") == 0)
             ra->wopts.shutdown_on_listener_failure = true;
         else if (a[0] == '-')

@@ -695,7 +695,9 @@ typedef enum pgq_worker_mode {
 #define PGQ_UNLIMITED (-1) /* pgq_worker_opts.max_concurrent_tasks: no cap */
 
 typedef struct pgq_worker_opts {
-    int batch_size;           /* 0: 10 */
+    int batch_size;           /* 0: 10; a claim's size on a shallow queue
+                                 (on a deep one claims grow up to half of
+                                 max_concurrent_tasks: docs/worker.md) */
     int max_concurrent_tasks; /* hard cap on the jobs the worker holds
                                  (picked by it: running, prefetched, or
                                  waiting for their outcome to be recorded);
@@ -717,6 +719,8 @@ typedef struct pgq_worker_opts {
                                           connection fails, stop gracefully
                                           and return PGQ_ECONNECT instead of
                                           reconnecting */
+    bool fixed_batch; /* every claim at most batch_size, as before adaptive
+                         claims */
 } pgq_worker_opts;
 
 PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,

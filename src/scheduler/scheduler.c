@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../worker.h"
+#include "../worker/worker.h"
 #include "scheduler.h"
 
 #define HEARTBEAT_EVERY 1.0 /* seconds, as PgQueuer */

@@ -1,6 +1,6 @@
 /*
  * fuzz_notify.c: NOTIFY payloads as the worker's listener parses them
- * (pgq__wake_parse, src/worker_listen.c): the PgQueuer JSON events
+ * (pgq__wake_parse, src/worker/listen.c): the PgQueuer JSON events
  * table_changed_event, cancellation_event and health_check_event.
  *
  * Invariants, checked against jansson's own reading of the payload: a
@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 static const char *event_type(json_t *root)
 {

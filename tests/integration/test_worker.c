@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 /* ---- Helpers ----------------------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 static int noop(const pgq_job *job, pgq_job_ctx *ctx)
 {

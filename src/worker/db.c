@@ -1,4 +1,4 @@
-/* worker_db.c: the worker's database sessions: their settings, and the
+/* db.c: the worker's database sessions: their settings, and the
  * worker's own statement (sql/worker_next.sql), which tells an idle worker
  * how long it may sleep. That one runs only after a claim came back empty,
  * so it is sent unprepared. */

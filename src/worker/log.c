@@ -1,4 +1,4 @@
-/* worker_log.c: the worker's only way to say anything. Every event goes to
+/* log.c: the worker's only way to say anything. Every event goes to
  * the application's log callback, one call per line, serialized so the
  * callback needs no locking of its own. */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* worker.c: the public worker API (docs/design.md §5): creating a worker, registering
- * entrypoints, running it and stopping it. The loop is in worker_loop.c,
- * the handler threads in worker_pool.c. */
+ * entrypoints, running it and stopping it. The loop is in loop.c,
+ * the handler threads in pool.c. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "scheduler/scheduler.h"
+#include "../scheduler/scheduler.h"
 #include "worker.h"
 
 static int make_id(char *out, size_t n)
@@ -280,10 +280,10 @@ static void log_start(pgq_worker *w)
     for (size_t i = 0; i < w->core->n_eps; i++)
         pgq__buf_printf(&names, "%s%s", i ? ", " : "", w->core->eps[i].name);
     pgq__wlog(w->core, PGQ_LOG_INFO, 0, NULL,
-              "worker %s started: entrypoints %s; batch %d, %d thread(s), holding "
+              "worker %s started: entrypoints %s; batch %d%s, %d thread(s), holding "
               "at most %s job(s), %s mode",
               w->core->id, names.oom ? "?" : pgq__buf_cstr(&names), w->opts.batch_size,
-              w->opts.threads, cap,
+              w->opts.fixed_batch ? " (fixed)" : "", w->opts.threads, cap,
               w->opts.mode == PGQ_MODE_DRAIN ? "drain" : "continuous");
     pgq__buf_free(&names);
 }

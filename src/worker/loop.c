@@ -1,10 +1,10 @@
 /*
- * worker_loop.c: the worker's loop. Each turn (tick) does whatever is due,
+ * loop.c: the worker's loop. Each turn (tick) does whatever is due,
  * in this order, then sleeps in poll() on the wake pipe and the LISTEN
  * socket until the earliest deadline:
  *
  *   collect finished jobs and recorded outcomes -> stop phases
- *   -> hand outcomes to the recorder (worker_record.c: one statement on
+ *   -> hand outcomes to the recorder (record.c: one statement on
  *      its own connection, in parallel; a batch's worth, or after a short
  *      delay, or at once when nothing else runs) -> reconnect (when down)
  *   -> claim a batch (one statement; when it came back empty, ask how
@@ -255,8 +255,8 @@ static void collect_done(pgq_worker *w, double now)
  * lone job, the end of a drain) or once the worker is stopping. */
 static double outcomes_at(const pgq_worker *w)
 {
-    if (w->n_pending >= (size_t)w->opts.batch_size || w->n_active == 0 ||
-        w->phase != PGQ__W_RUN || w->fatal != PGQ_OK)
+    if (w->n_pending >= w->claim_n || w->n_active == 0 || w->phase != PGQ__W_RUN ||
+        w->fatal != PGQ_OK)
         return w->rec_retry_at;
     return fmax(w->rec_retry_at, w->pending_since + OUTCOMES_DELAY);
 }
@@ -568,54 +568,9 @@ static void take_claimed(pgq_worker *w, pgq_job_set *set, double now, double sen
     free(batch);
 }
 
-/* Prefetching: once handlers have been seen to finish, the worker claims
- * a full batch whenever it has (ready or running) fewer than threads +
- * batch_size jobs, so every claim is full and is in flight while the
- * handlers run the jobs already waiting in the ready queue. Sizing claims
- * by idle threads made claim, run and record alternate, with several
- * partial claims per batch. Until a handler has returned (long-running
- * jobs, or none yet), a claim takes only what idle threads can start:
- * holding jobs no thread will reach soon would only keep them from other
- * workers. Either way the pool's threads bound the running handlers, the
- * claim enforces the entrypoints' concurrency limits across all workers
- * (prefetched jobs are picked, so they count), the heartbeat covers every
- * held job, and a stop hands the unstarted ones back at once. */
-static bool prefetching(const pgq_worker *w)
-{
-    return w->n_ok + w->n_failed + w->n_retried > 0;
-}
-
-/* How many jobs the next claim asks for; 0: none now. Without prefetching
- * a claim waits until a full batch fits, or the worker is empty (small
- * capacities): claiming one job per finished job would cost a round trip
- * each. max_concurrent_tasks caps every job held (picked by this worker,
- * whatever its state, outcomes being recorded included): a claim that
- * does not fit under it waits, which it can afford, since the cap is at
- * least two batches, so at least one batch is still held. */
-static size_t claim_size(const pgq_worker *w)
-{
-    size_t batch = (size_t)w->opts.batch_size;
-    size_t threads = (size_t)w->opts.threads;
-    size_t want;
-    if (prefetching(w)) {
-        want = w->n_active < threads + batch ? batch : 0;
-    } else {
-        size_t slots = w->n_active >= threads ? 0 : threads - w->n_active;
-        if (slots == 0 ||
-            (slots < (batch < threads ? batch : threads) && w->n_active > 0))
-            return 0;
-        want = slots < batch ? slots : batch;
-    }
-    if (w->opts.max_concurrent_tasks == PGQ_UNLIMITED)
-        return want;
-    size_t cap = (size_t)w->opts.max_concurrent_tasks;
-    size_t room = w->n_held >= cap ? 0 : cap - w->n_held;
-    return want <= room ? want : 0;
-}
-
 static bool can_claim(const pgq_worker *w)
 {
-    return claim_size(w) > 0;
+    return pgq__wclaim_size(w) > 0;
 }
 
 static int claim(pgq_worker *w, double now)
@@ -626,7 +581,7 @@ static int claim(pgq_worker *w, double now)
         return PGQ_OK;
     pgq_claim_opts co = {
         .queue_manager_id = w->core->id,
-        .batch_size = (int)claim_size(w),
+        .batch_size = (int)pgq__wclaim_size(w),
         .default_retry_timer = w->opts.heartbeat_timeout,
         .max_takeovers = w->opts.max_takeovers,
     };
@@ -643,6 +598,7 @@ static int claim(pgq_worker *w, double now)
     }
     w->error_delay = 0;
     size_t got = set.count, asked = (size_t)co.batch_size;
+    pgq__wclaim_adapt(w, asked, got, w->n_active);
     take_claimed(w, &set, now, sent);
     pgq_job_set_free(&set);
     if (got == asked) {
@@ -784,6 +740,8 @@ void pgq__wloop(pgq_worker *w)
     w->want_claim = true;
     w->claim_at = w->poll_at = now;
     w->limited_delay = LIMITED_MIN;
+    w->claim_n = (size_t)w->opts.batch_size;
+    w->claim_streak = 0;
     on_listen(w, now); /* anything buffered while LISTEN was set up */
     while (w->phase != PGQ__W_DONE) {
         tick(w);

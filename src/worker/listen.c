@@ -1,4 +1,4 @@
-/* worker_listen.c: the wake-up path. A dedicated connection LISTENs on the
+/* listen.c: the wake-up path. A dedicated connection LISTENs on the
  * queue's channel; the loop polls its socket, then (as in libpq's
  * testlibpq2.c) consumes input and drains PQnotifies. Payloads are the
  * PgQueuer JSON events of docs/design.md §3.6; unknown keys are ignored, and unknown

@@ -1,4 +1,4 @@
-/* worker_record.c: the recorder, a thread with its own connection that
+/* record.c: the recorder, a thread with its own connection that
  * records batches of outcomes (pgq_complete) while the loop goes on
  * claiming on the other connection. Claims and completions touch different
  * rows, so the server runs them side by side; on one connection each

@@ -1,4 +1,4 @@
-/* worker_stats.c: a worker's counters (jobs by outcome, handler duration
+/* stats.c: a worker's counters (jobs by outcome, handler duration
  * and claim latency histograms, reconnects) for `pgq run --metrics` and
  * any application exporting metrics. The worker's threads add to them
  * with relaxed atomics; a snapshot reads each counter once, so two values

@@ -1,4 +1,4 @@
-/* worker_stop.c: the worker's stop phases. A first stop hands back the
+/* stop.c: the worker's stop phases. A first stop hands back the
  * jobs no thread started and waits up to shutdown_grace for the running
  * ones; an immediate stop (or the grace running out) cancels them and,
  * after ABANDON_WAIT, abandons handlers that ignore it; the final phase

@@ -24,7 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "internal.h"
+#include "../internal.h"
 
 /* A registered entrypoint; read-only once the worker runs. */
 typedef struct pgq__wep {
@@ -77,7 +77,7 @@ typedef struct pgq__wthread {
     bool busy; /* under core->mu: running a handler */
 } pgq__wthread;
 
-/* The counters behind pgq_worker_stats_get (worker_stats.c); atomics,
+/* The counters behind pgq_worker_stats_get (stats.c); atomics,
  * so any thread may add and read without the core's mutex. */
 typedef struct pgq__whist {
     atomic_uint_fast64_t n, micros, buckets[PGQ_STATS_BUCKETS];
@@ -121,12 +121,12 @@ typedef struct pgq__wcore {
     pgq__wstats stats;
 } pgq__wcore;
 
-/* ---- worker_log.c -------------------------------------------------------- */
+/* ---- log.c -------------------------------------------------------- */
 
 void pgq__wlog(pgq__wcore *core, pgq_log_level level, int64_t job_id,
                const char *entrypoint, const char *fmt, ...) PGQ_PRINTF(5, 6);
 
-/* ---- worker_pool.c ------------------------------------------------------- */
+/* ---- pool.c ------------------------------------------------------- */
 
 pgq__wcore *pgq__core_new(void);
 /* Drops one reference; the last one frees the core and its orphans. */
@@ -158,7 +158,7 @@ size_t pgq__pool_abandon(pgq__wcore *core, pgq_job_ctx **held, size_t n);
 pgq_job_ctx *pgq__ctx_new(pgq__wcore *core, const pgq__wep *ep, pgq_job *job);
 void pgq__ctx_free(pgq_job_ctx *ctx);
 
-/* ---- worker_listen.c ------------------------------------------------------ */
+/* ---- listen.c ------------------------------------------------------ */
 
 /* What the notifications drained by one pgq__listen_drain call asked for. */
 typedef struct pgq__wake {
@@ -178,7 +178,7 @@ void pgq__wake_clear(pgq__wake *wake);
  * *wake unchanged) for malformed JSON or an unknown type. Pure. */
 bool pgq__wake_parse(const char *payload, pgq__wake *wake, char *why, size_t whylen);
 
-/* ---- worker_db.c: the loop's statements ---------------------------------- */
+/* ---- db.c: the loop's statements ---------------------------------- */
 
 /* When the loop should look again, from the database's point of view. */
 typedef struct pgq__wnext {
@@ -199,7 +199,7 @@ int pgq__wnext_query(pgq_client *c, const pgq__wep *eps, size_t n_eps,
  * hand-backs) when claims is true, else the recorder's. */
 int pgq__wsession(pgq_client *c, bool claims);
 
-/* ---- worker_record.c: outcomes recorded on a second connection ------------ */
+/* ---- record.c: outcomes recorded on a second connection ------------ */
 
 typedef struct pgq__recorder pgq__recorder;
 
@@ -215,7 +215,7 @@ bool pgq__rec_result(pgq__recorder *r, int *rc, size_t *resolved, char *err,
 /* Finishes the batch in flight, then ends the thread and frees r. */
 void pgq__rec_stop(pgq__recorder *r);
 
-/* ---- The worker (worker.c: API; worker_loop.c: the loop) ---------------- */
+/* ---- The worker (worker.c: API; loop.c: the loop) ---------------- */
 
 typedef enum pgq__wphase {
     PGQ__W_RUN = 0,   /* claiming and running */
@@ -263,8 +263,10 @@ struct pgq_worker {
     double rec_retry_at, rec_delay; /* back-off after a failed batch */
     pgq__ids release;               /* ids to hand back (stop) */
     bool want_claim;
-    double claim_at; /* not before (rate/concurrency back-off) */
-    double poll_at;  /* idle re-poll when no notification comes */
+    size_t claim_n;        /* the next claim's size on a deep queue (adapt.c) */
+    unsigned claim_streak; /* full claims in a row with a thread free */
+    double claim_at;       /* not before (rate/concurrency back-off) */
+    double poll_at;        /* idle re-poll when no notification comes */
     double limited_delay;
     pgq__wphase phase;
     double deadline; /* of the current stop phase */
@@ -288,13 +290,18 @@ double pgq__mono(void);
  * them, and the final phase for outcomes and hand-backs to be recorded. */
 #define ABANDON_WAIT 1.0
 #define FINAL_WAIT 5.0
-/* Bookkeeping the loop (worker_loop.c) and the stop phases (worker_stop.c)
+/* Bookkeeping the loop (loop.c) and the stop phases (stop.c)
  * share: an id appended to a list (-1 on oom), a held job dropped from
  * w->held, a job handed back to the queue (its id in w->release). */
 int pgq__wids_add(pgq__ids *ids, int64_t id);
 void pgq__wheld_remove(pgq_worker *w, pgq_job_ctx *ctx);
 void pgq__wgive_back(pgq_worker *w, pgq_job_ctx *ctx);
-/* Moves the stop through its phases (worker_stop.c); once per turn. */
+/* adapt.c: how many jobs the next claim asks for (0: none now), and the
+ * size's adaptation to what a claim of `asked` brought back while
+ * active_before jobs were ready or running. */
+size_t pgq__wclaim_size(const pgq_worker *w);
+void pgq__wclaim_adapt(pgq_worker *w, size_t asked, size_t got, size_t active_before);
+/* Moves the stop through its phases (stop.c); once per turn. */
 void pgq__wadvance_stop(pgq_worker *w, double now);
 /* Seconds on a clock that also runs while the machine is suspended
  * (CLOCK_BOOTTIME): what other workers' view of a heartbeat's age follows. */

@@ -1,4 +1,4 @@
-/* worker_pool.c: the handler threads, the job context API handlers see,
+/* pool.c: the handler threads, the job context API handlers see,
  * and the outcome policy (success, retry with backoff, exception or hold)
  * decided when a handler returns. */
 #include <errno.h>
