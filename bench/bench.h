@@ -25,6 +25,7 @@ typedef struct bench_opts {
     int threads;                /* handler threads of the worker */
     int max_tasks;              /* the worker's max_concurrent_tasks (0: default) */
     bool fixed_batch;           /* the worker's fixed_batch */
+    double interval;            /* latency: a row per this many seconds */
     double seconds;             /* throughput window; latency duration */
     double warmup;              /* throughput warm-up */
     double rate;                /* latency: offered jobs/s */
@@ -57,6 +58,7 @@ typedef struct bench_result {
     long queued; /* backlog: jobs queued while measuring */
     double offered_per_s;
     double enqueued_per_s;
+    long interval; /* latency --interval: 1, 2, ...; -1: the whole run */
 } bench_result;
 
 void bench_result_init(bench_result *r, const bench_opts *o, const char *mode);

@@ -236,6 +236,52 @@ int bench_throughput(const bench_opts *o)
  * worker; for each job, from
  * the moment its enqueue commit returned to the producer until its handler
  * started (both CLOCK_REALTIME; the payload is the job's slot). */
+/* --interval (bench/run --soak): one row per interval of the run. Latency
+ * of the jobs whose enqueue committed in the interval; jobs/s of those
+ * whose handler started in it (what the worker kept up with). Jobs not
+ * handled by the end are counted, not fatal: a soak reports falling
+ * behind rather than losing its hour. */
+static void latency_intervals(const bench_opts *o, const bench_child *ch,
+                              const double *commits, long first, long n, double t0r,
+                              double secs)
+{
+    long windows = (long)ceil(secs / o->interval);
+    double *lat = malloc(sizeof(double) * (size_t)n);
+    for (long w = 0; lat && w < windows; w++) {
+        double from = t0r + (double)w * o->interval, to = from + o->interval;
+        size_t k = 0;
+        long started = 0, unhandled = 0;
+        for (long i = first; i < first + n; i++) {
+            double s = bench_child_slot(ch, (size_t)i);
+            if (s >= from && s < to)
+                started++;
+            if (commits[i] < from || commits[i] >= to)
+                continue;
+            if (s > 0)
+                lat[k++] = (s - commits[i]) * 1000.0;
+            else
+                unhandled++;
+        }
+        if (k == 0)
+            continue;
+        qsort(lat, k, sizeof *lat, cmp_double);
+        bench_result r;
+        bench_result_init(&r, o, "latency");
+        r.interval = w + 1;
+        r.jobs = (long)k;
+        r.seconds = o->interval;
+        r.jobs_per_s = (double)started / o->interval;
+        r.offered_per_s = o->rate;
+        r.backlog_left = unhandled;
+        r.p50_ms = bench_percentile(lat, k, 50);
+        r.p95_ms = bench_percentile(lat, k, 95);
+        r.p99_ms = bench_percentile(lat, k, 99);
+        r.max_ms = lat[k - 1];
+        bench_result_print(&r, o->json);
+    }
+    free(lat);
+}
+
 static int latency_report(const bench_opts *o, const bench_child *ch,
                           const double *commits, long first, long n, double secs)
 {
@@ -305,16 +351,18 @@ int bench_latency(const bench_opts *o)
         rc = scheduled_phase(o, commits, 0, warm);
     if (rc == 0 && !bench_child_wait_handled(&ch, warm, 30))
         rc = 1;
-    double t0 = bench_mono();
+    double t0 = bench_mono(), t0r = bench_real();
     if (rc == 0)
         rc = scheduled_phase(o, commits, warm, total);
     double secs = bench_mono() - t0;
-    if (rc == 0 && !bench_child_wait_handled(&ch, total, 30))
+    if (rc == 0 && !bench_child_wait_handled(&ch, total, 30) && o->interval <= 0)
         rc = 1;
     bench_child_stop(&ch);
     if (ch.sh && bench_child_wait(&ch) != 0)
         rc = 1;
-    if (rc == 0)
+    if (rc == 0 && o->interval > 0)
+        latency_intervals(o, &ch, commits, warm, n, t0r, secs);
+    else if (rc == 0)
         rc = latency_report(o, &ch, commits, warm, n, secs);
     else
         fprintf(stderr, "pgq_bench latency: the producers or the worker failed\n");

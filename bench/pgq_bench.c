@@ -31,6 +31,7 @@ static const char usage[] =
     "                    max(100, 2 x batch); 1000000 as good as none)\n"
     "  --seconds S       default 10\n"
     "  --warmup S        default 2\n"
+    "  --interval S      latency: a row per S seconds instead (the soak)\n"
     "  --rate R          default 200\n"
     "  --producers N     default 1\n"
     "  --measure N       default 10000\n"
@@ -85,6 +86,7 @@ void bench_result_init(bench_result *r, const bench_opts *o, const char *mode)
         .wal_per_job = -1,
         .backlog_left = -1,
         .queued = -1,
+        .interval = -1,
         .offered_per_s = -1,
         .enqueued_per_s = -1,
     };
@@ -121,6 +123,7 @@ void bench_result_print(const bench_result *r, bool json)
     field(json, "enqueued_per_s", r->enqueued_per_s, 0);
     field(json, "backlog_left", (double)r->backlog_left, 0);
     field(json, "queued", (double)r->queued, 0);
+    field(json, "interval", (double)r->interval, 0);
     field(json, "p50_ms", r->p50_ms, 3);
     field(json, "p95_ms", r->p95_ms, 3);
     field(json, "p99_ms", r->p99_ms, 3);
@@ -166,6 +169,8 @@ static bool set_option(bench_opts *o, const char *opt, const char *val)
         o->max_tasks = (int)v;
     else if (!strcmp(opt, "--seconds"))
         o->seconds = v;
+    else if (!strcmp(opt, "--interval"))
+        o->interval = v;
     else if (!strcmp(opt, "--warmup"))
         o->warmup = v;
     else if (!strcmp(opt, "--rate"))

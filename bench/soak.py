@@ -2,16 +2,19 @@
 
 The queue's capacity is measured first (throughput mode in the soak's own
 shape: two producers of 10-job statements flat out beside a worker at pgq
-run's defaults, batch 10, 32 threads); then, with the tables configured by `pgq autovac` and no
-VACUUM of our own, producers offer 70% of it for MINUTES one-minute rounds
-of pgq_bench latency --keep (the worker restarts between rounds, the tables
-are never emptied). Per minute: jobs/s, p50/p99 enqueue-to-start latency,
-sizes of the queue and log tables and their indexes, dead tuples and
+run's defaults, batch 10, 32 threads). Then, with the tables configured by
+`pgq autovac` and no VACUUM of our own, one worker runs for the whole soak
+while producers offer 70% of that capacity (pgq_bench latency --keep
+--interval 60), and the tables are sampled once a minute. Per minute:
+jobs/s handled, p50/p99 enqueue-to-start latency of the jobs enqueued in
+it, sizes of the queue and log tables and their indexes, dead tuples and
 autovacuum runs. Writes soak.jsonl and soak.svg into the bench work folder
 and prints a table.
 """
 import json
 import os
+import threading
+import time
 
 SIZES_SQL = """
 SELECT json_build_object(
@@ -52,29 +55,51 @@ def soak(b, minutes, Failed, log):
     log(f"soak: capacity {cap:.0f} jobs/s (throughput, 2 producers of 10-job statements); "
         f"offering {rate}/s for {minutes} minute(s)")
     b.run([b.pgq_bench, "reset"], db=db)
+    # One worker and its producers for the whole soak (pgq_bench latency
+    # --interval: a row per minute at the end), while this thread samples
+    # the tables once a minute.
+    samples, stop = {}, threading.Event()
+
+    def sampler():
+        t0 = time.monotonic()
+        for m in range(1, minutes + 1):
+            if stop.wait(max(0.0, t0 + m * seconds - time.monotonic())):
+                return
+            try:
+                samples[m] = json.loads(b.psql(db, SIZES_SQL))
+            except Failed as e:
+                samples[m] = {"sample_failed": str(e)[-200:]}
+            log(f"soak: minute {m}: " + " ".join(f"{k}={v}" for k, v in samples[m].items()))
+
+    t = threading.Thread(target=sampler, daemon=True)
+    t.start()
+    per_minute = {}
+    try:
+        out = b.run([b.pgq_bench, "latency", "--json", "--keep", "--rate", str(rate),
+                     "--seconds", str(minutes * seconds), "--interval", str(seconds),
+                     "--batch", "10", "--worker-batch", "10", "--threads", "32",
+                     "--producers", "2"], db=db)
+        for line in out.splitlines():
+            if line.startswith("{"):
+                r = json.loads(line)
+                per_minute[r.get("interval")] = r
+    except Failed as e:
+        b.failures.append(f"soak: {e}")
+    stop.set()
+    t.join()
     rows = []
     path = os.path.join(b.work, "soak.jsonl")
     with open(path, "w") as f:
         for m in range(1, minutes + 1):
             row = {"minute": m, "offered_per_s": rate, "capacity_per_s": round(cap)}
-            try:
-                out = b.run([b.pgq_bench, "latency", "--json", "--keep", "--rate", str(rate),
-                             "--seconds", str(seconds), "--batch", "10",
-                             "--worker-batch", "10", "--threads", "32",
-                             "--producers", "2"], db=db)
-                r = [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]
-                row.update({k: r[k] for k in ("jobs_per_s", "p50_ms", "p99_ms")})
-            except Failed as e:
-                # The worker fell behind the offered rate (or failed):
-                # recorded, and the soak goes on with the tables as they are.
-                row["failed"] = str(e)[-300:]
-                b.failures.append(f"soak minute {m}: {e}")
-            row.update(json.loads(b.psql(db, SIZES_SQL)))
+            r = per_minute.get(m, {})
+            row.update({k: r[k] for k in ("jobs_per_s", "p50_ms", "p99_ms") if k in r})
+            if r.get("backlog_left"):
+                row["unhandled"] = r["backlog_left"]
+            row.update(samples.get(m, {}))
             row = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
             rows.append(row)
             f.write(json.dumps(row) + "\n")
-            f.flush()
-            log("soak: " + " ".join(f"{k}={row.get(k)}" for k, _, _ in COLS))
     print(table(rows))
     first, last = rows[0], rows[-1]
     for k in ("jobs_per_s", "p99_ms"):

@@ -721,6 +721,10 @@ typedef struct pgq_worker_opts {
                                           reconnecting */
     bool fixed_batch; /* every claim at most batch_size, as before adaptive
                          claims */
+    double log_aggregation_interval; /* PgQueuer's: seconds between folds of
+                                        the log into the statistics table,
+                                        on a connection of their own; 0: 30;
+                                        < 0: never */
 } pgq_worker_opts;
 
 PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,

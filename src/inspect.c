@@ -357,10 +357,13 @@ int pgq_job_log(pgq_client *c, int64_t job_id, pgq_log_entry **rows, size_t *n)
     return PGQ_OK;
 }
 
-int pgq__stats_fold(pgq_client *c, long long *folded)
+int pgq__stats_fold(pgq_client *c, int limit, long long *folded)
 {
+    char n[16];
+    snprintf(n, sizeof n, "%d", limit);
+    const char *params[1] = {n};
     int rc;
-    PGresult *r = pgq__exec(c, PGQ__STATS_FOLD, 0, NULL, NULL, NULL, &rc);
+    PGresult *r = pgq__exec(c, PGQ__STATS_FOLD, 1, params, NULL, NULL, &rc);
     if (rc == PGQ_OK && folded)
         *folded = PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : 0;
     PQclear(r);

@@ -88,7 +88,7 @@ struct pgq_client {
 
 /* Folds the log into the statistics under PgQueuer's advisory lock
  * (stats_fold.sql); *folded may be NULL. */
-int pgq__stats_fold(pgq_client *c, long long *folded);
+int pgq__stats_fold(pgq_client *c, int limit, long long *folded);
 
 /* ---- Schema shape (shape.c) ------------------------------------------------ */
 

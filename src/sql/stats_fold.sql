@@ -1,6 +1,7 @@
--- stats_fold: rolls the log rows not yet aggregated into per-second
--- statistics buckets, as a running worker does every 30 s (PgQueuer's
--- periodic aggregation). It takes PgQueuer's own transaction advisory lock,
+-- stats_fold: rolls up to $1 (int) log rows not yet aggregated into
+-- per-second statistics buckets, as a running worker does every 30 s
+-- (PgQueuer's periodic aggregation; src/worker/fold.c calls it until a
+-- chunk comes back short, so each transaction stays short). It takes PgQueuer's own transaction advisory lock,
 -- hashtext of the statistics table's name as PgQueuer spells it (unquoted,
 -- schema-qualified when a schema is set), so in a mixed fleet one worker
 -- folds at a time and no row is counted twice; a worker that loses the lock
@@ -14,7 +15,9 @@ WITH lock AS (
 flagged AS (
     UPDATE {Q:pgqueuer_log}
     SET aggregated = true
-    WHERE NOT aggregated AND (SELECT got FROM lock)
+    WHERE id = ANY (ARRAY(SELECT l.id FROM {Q:pgqueuer_log} l WHERE NOT l.aggregated
+                          LIMIT $1::int))
+      AND NOT aggregated AND (SELECT got FROM lock)
     RETURNING created, entrypoint, priority, status
 ),
 rolled AS (

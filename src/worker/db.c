@@ -24,8 +24,15 @@ int pgq__wsession(pgq_client *c, bool claims)
      * to run again: the at-least-once the worker promises anyway. An
      * outcome is recorded by the recorder's session, which commits
      * synchronously, and that flush carries every earlier claim with it,
-     * so no recorded outcome can outlive its claim. */
-#define PLANS "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"
+     * so no recorded outcome can outlive its claim.
+     *
+     * JIT is off: the estimates of a generic plan grow with the table, and
+     * past jit_above_cost (the default 100,000, reached at about 400,000
+     * queued jobs) every claim compiled itself again, 80 ms of a 90 ms
+     * claim, so a backlog slowed the worker that should drain it (the
+     * soak, docs/benchmarks.md: a drain at 700 jobs/s). */
+#define PLANS                                                                            \
+    "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off"
     return pgq__exec_command(c, claims ? PLANS "; SET synchronous_commit = off" : PLANS);
 #undef PLANS
 }

@@ -435,29 +435,6 @@ static int heartbeat(pgq_worker *w, double now)
     return PGQ_OK;
 }
 
-/* About every 30 s (+-20%, as PgQueuer's workers), a worker that logged
- * jobs since its last turn folds the log into the statistics; the fold
- * takes PgQueuer's advisory lock, so one worker of a mixed fleet folds at a
- * time. A failed fold is tried again next turn; it never stops the loop. */
-static void fold_stats(pgq_worker *w, double now)
-{
-    uint64_t done = w->n_ok + w->n_failed + w->n_retried;
-    if (now < w->fold_at)
-        return;
-    w->fold_at = now + 30.0 * (0.8 + 0.4 * (double)random() / RAND_MAX);
-    if (done == w->folded_upto)
-        return;
-    long long folded = 0;
-    if (pgq__stats_fold(w->db, &folded) != PGQ_OK) {
-        pgq__wlog(w->core, PGQ_LOG_WARN, 0, NULL, "folding the log into statistics: %s",
-                  pgq_client_errmsg(w->db));
-        return;
-    }
-    w->folded_upto = done;
-    pgq__wlog(w->core, PGQ_LOG_DEBUG, 0, NULL, "folded %lld log row(s) into statistics",
-              folded);
-}
-
 static const pgq__wep *find_ep(const pgq_worker *w, const char *name)
 {
     for (size_t i = 0; i < w->core->n_eps; i++)
@@ -673,7 +650,7 @@ static void tick(pgq_worker *w)
         return;
     if (hand_back(w, now) != PGQ_OK || heartbeat(w, now) != PGQ_OK)
         return;
-    fold_stats(w, now);
+    pgq__folder_note(w->folder, w->n_ok + w->n_failed + w->n_retried);
     pgq__wadvance_stop(w, pgq__mono());
 }
 
@@ -700,8 +677,6 @@ static double sleep_for(const pgq_worker *w, double now)
     }
     if (w->n_held)
         t = fmin(t, fmax(w->hb_at, ok_at) - now);
-    if (w->n_ok + w->n_failed + w->n_retried != w->folded_upto)
-        t = fmin(t, fmax(w->fold_at, ok_at) - now);
     if (w->release.n && w->phase != PGQ__W_IMMEDIATE)
         t = fmin(t, ok_at - now);
     return t > 0 ? t : 0;

@@ -50,6 +50,7 @@ static int normalize(pgq_worker_opts *o)
         (o->max_concurrent_tasks < 0 && o->max_concurrent_tasks != PGQ_UNLIMITED) ||
         o->max_concurrent_tasks > MAX_HELD || bad_seconds(o->dequeue_timeout) ||
         bad_timer(o->heartbeat_timeout) || bad_seconds(o->shutdown_grace) ||
+        !(o->log_aggregation_interval < PGQ_SECONDS_MAX) ||
         (o->mode != PGQ_MODE_CONTINUOUS && o->mode != PGQ_MODE_DRAIN))
         return PGQ_EINVAL;
     if (o->batch_size == 0)
@@ -71,6 +72,8 @@ static int normalize(pgq_worker_opts *o)
         o->heartbeat_timeout = 30;
     if (o->shutdown_grace == 0)
         o->shutdown_grace = 30;
+    if (o->log_aggregation_interval == 0)
+        o->log_aggregation_interval = 30;
     if (o->max_takeovers == 0)
         o->max_takeovers = 3;
     return PGQ_OK;
@@ -312,6 +315,8 @@ int pgq_worker_run(pgq_worker *w)
         return rc;
     rc = pgq__rec_start(&w->rec, &w->cfg, w->core);
     if (rc == PGQ_OK)
+        rc = pgq__folder_start(&w->folder, &w->cfg, w->core, w->opts.log_aggregation_interval);
+    if (rc == PGQ_OK)
         rc = pgq__pool_start(w->core, w->opts.threads);
     if (rc == PGQ_OK)
         rc = pgq__sched_start(w);
@@ -326,6 +331,8 @@ int pgq_worker_run(pgq_worker *w)
     pgq__pool_stop(w->core);
     pgq__rec_stop(w->rec); /* after the batch in flight, if any */
     w->rec = NULL;
+    pgq__folder_stop(w->folder); /* after the chunk in flight, if any */
+    w->folder = NULL;
     pgq_client_free(w->db);
     pgq_client_free(w->lsn);
     w->db = w->lsn = NULL;

@@ -215,6 +215,19 @@ bool pgq__rec_result(pgq__recorder *r, int *rc, size_t *resolved, char *err,
 /* Finishes the batch in flight, then ends the thread and frees r. */
 void pgq__rec_stop(pgq__recorder *r);
 
+/* ---- fold.c: the log folded into statistics on a third connection ------ */
+
+typedef struct pgq__folder pgq__folder;
+
+/* Starts the folder thread (it connects when it first folds); *out stays
+ * NULL when interval < 0 (never). */
+int pgq__folder_start(pgq__folder **out, const pgq_config *cfg, pgq__wcore *core,
+                      double interval);
+/* The loop's count of outcomes so far: a fold is due only when it grew. */
+void pgq__folder_note(pgq__folder *f, uint64_t logged);
+/* Finishes the chunk in flight, then ends the thread and frees f. */
+void pgq__folder_stop(pgq__folder *f);
+
 /* ---- The worker (worker.c: API; loop.c: the loop) ---------------- */
 
 typedef enum pgq__wphase {
@@ -274,8 +287,7 @@ struct pgq_worker {
     int stop_rc;     /* returned after a graceful stop the worker chose
                         itself (shutdown_on_listener_failure), or PGQ_OK */
     uint64_t n_ok, n_failed, n_retried;
-    double fold_at;           /* next statistics fold (about every 30 s) */
-    uint64_t folded_upto;     /* n_ok + n_failed + n_retried at the last fold */
+    pgq__folder *folder;      /* statistics folds (fold.c), or NULL */
     struct pgq__sched *sched; /* cron schedules (src/scheduler/), or NULL */
 };
 
