@@ -8,7 +8,8 @@ while producers offer 70% of that capacity (pgq_bench latency --keep
 --interval 60), and the tables are sampled once a minute. Per minute:
 jobs/s handled, p50/p99 enqueue-to-start latency of the jobs enqueued in
 it, sizes of the queue and log tables and their indexes, dead tuples and
-autovacuum runs. Writes soak.jsonl and soak.svg into the bench work folder
+autovacuum runs. After each minute's sample the log is pruned to its last
+five minutes (`pgq prune --older-than 5m`, as an operator's timer would). Writes soak.jsonl and soak.svg into the bench work folder
 and prints a table.
 """
 import json
@@ -29,11 +30,13 @@ SELECT json_build_object(
     (SELECT autovacuum_count FROM pg_stat_user_tables WHERE relname = 'pgqueuer'))
 """
 
+RETENTION = "5m"
+
 COLS = [("minute", "min", 0), ("jobs_per_s", "jobs/s", 0), ("p50_ms", "p50 ms", 2),
         ("p99_ms", "p99 ms", 2), ("queue_table_kb", "queue kB", 0),
         ("queue_index_kb", "q idx kB", 0), ("log_table_kb", "log kB", 0),
         ("log_index_kb", "log idx kB", 0), ("queue_dead", "q dead", 0),
-        ("log_dead", "log dead", 0), ("queue_autovacuums", "q autovac", 0)]
+        ("log_dead", "log dead", 0), ("queue_autovacuums", "q autovac", 0), ("prune_s", "prune s", 2)]
 
 
 def soak(b, minutes, Failed, log):
@@ -67,6 +70,12 @@ def soak(b, minutes, Failed, log):
                 return
             try:
                 samples[m] = json.loads(b.psql(db, SIZES_SQL))
+                # What an operator's timer would run: the log keeps
+                # RETENTION of history (without it the log, and every
+                # vacuum of it, grows for as long as the soak runs).
+                t1 = time.monotonic()
+                b.run([b.pgq, "prune", "--older-than", RETENTION], db=db)
+                samples[m]["prune_s"] = round(time.monotonic() - t1, 2)
             except Failed as e:
                 samples[m] = {"sample_failed": str(e)[-200:]}
             log(f"soak: minute {m}: " + " ".join(f"{k}={v}" for k, v in samples[m].items()))
