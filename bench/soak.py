@@ -4,7 +4,7 @@ The queue's capacity is measured first (throughput mode in the soak's own
 shape: two producers of 10-job statements flat out beside a worker at pgq
 run's defaults, batch 10, 32 threads). Then, with the tables configured by
 `pgq autovac` and no VACUUM of our own, one worker runs for the whole soak
-while producers offer 70% of that capacity (pgq_bench latency --keep
+while producers offer 70% of that capacity (--soak-fraction) (pgq_bench latency --keep
 --interval 60), and the tables are sampled once a minute. Per minute:
 jobs/s handled, p50/p99 enqueue-to-start latency of the jobs enqueued in
 it, sizes of the queue and log tables and their indexes, dead tuples and
@@ -54,9 +54,10 @@ def soak(b, minutes, Failed, log):
                  "--seconds", str(10 if not b.args.smoke else 1),
                  "--warmup", str(2 if not b.args.smoke else 0.5)], db=db)
     cap = [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]["jobs_per_s"]
-    rate = max(10, int(cap * 0.7))
+    fraction = b.args.soak_fraction
+    rate = max(10, int(cap * fraction))
     log(f"soak: capacity {cap:.0f} jobs/s (throughput, 2 producers of 10-job statements); "
-        f"offering {rate}/s for {minutes} minute(s)")
+        f"offering {rate}/s ({fraction:.0%}) for {minutes} minute(s)")
     b.run([b.pgq_bench, "reset"], db=db)
     # One worker and its producers for the whole soak (pgq_bench latency
     # --interval: a row per minute at the end), while this thread samples

@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -582,14 +581,9 @@ int pgq__sched_start(pgq_worker *w)
         s->keys[i] = (pgq__skey){.expression = e->cron.text, .entrypoint = e->entrypoint};
         s->has_enqueue |= e->opts.mode == PGQ_SCHEDULE_ENQUEUE;
     }
-    /* The thread and its run threads take no signals: the process's
-     * handlers run on the thread that called pgq_worker_run. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&s->tid, NULL, sched_main, s);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
+    /* The thread and its run threads take no signals (its run threads
+     * start with its mask). */
+    if (pgq__wthread_start(&s->tid, sched_main, s) != PGQ_OK)
         return PGQ_EIO;
     s->started = true;
     return PGQ_OK;

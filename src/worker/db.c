@@ -37,6 +37,21 @@ int pgq__wsession(pgq_client *c, bool claims)
 #undef PLANS
 }
 
+int pgq__wside_connect(pgq_client **c, const pgq_config *cfg, const char *extra)
+{
+    if (*c && PQstatus(pgq_client_conn(*c)) == CONNECTION_OK)
+        return PGQ_OK;
+    pgq_client_free(*c);
+    *c = NULL;
+    int rc = pgq_client_open(c, cfg);
+    if (rc == PGQ_OK) {
+        (void)pgq__wsession(*c, false);
+        if (extra)
+            (void)pgq__exec_command(*c, extra);
+    }
+    return rc;
+}
+
 static void text_array(pgq__buf *b, const pgq__wep *eps, size_t n)
 {
     pgq__buf_putc(b, '{');

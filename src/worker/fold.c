@@ -15,7 +15,6 @@
  * worker. */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -37,23 +36,12 @@ struct pgq__folder {
     uint64_t logged; /* outcomes the loop has counted so far */
 };
 
-static int connect_if_needed(pgq__folder *f)
-{
-    if (f->c && PQstatus(pgq_client_conn(f->c)) == CONNECTION_OK)
-        return PGQ_OK;
-    pgq_client_free(f->c);
-    f->c = NULL;
-    int rc = pgq_client_open(&f->c, &f->cfg);
-    /* Planned for each chunk, unlike the worker's other statements: a
-     * generic plan made while the log was nearly empty walked an index of
-     * every log row, folded or not, so each chunk read past all the rows
-     * the chunks before it had folded (29 s for one chunk in the soak).
-     * Planning costs about 3 ms of a chunk's 100. */
-    if (rc == PGQ_OK)
-        (void)pgq__exec_command(f->c, "SET plan_cache_mode = force_custom_plan; SET "
-                                      "enable_seqscan = off; SET jit = off");
-    return rc;
-}
+/* Planned for each chunk, unlike the worker's other statements: a generic
+ * plan made while the log was nearly empty walked an index of every log
+ * row, folded or not, so each chunk read past all the rows the chunks
+ * before it had folded (29 s for one chunk in the soak). Planning costs
+ * about 3 ms of a chunk's 100. */
+#define FOLD_SESSION "SET plan_cache_mode = force_custom_plan"
 
 static bool stopping(pgq__folder *f)
 {
@@ -67,7 +55,7 @@ static bool stopping(pgq__folder *f)
 static bool fold_all(pgq__folder *f)
 {
     long long total = 0, folded = FOLD_CHUNK;
-    int rc = connect_if_needed(f);
+    int rc = pgq__wside_connect(&f->c, &f->cfg, FOLD_SESSION);
     while (rc == PGQ_OK && folded >= FOLD_CHUNK && !stopping(f)) {
         rc = pgq__stats_fold(f->c, FOLD_CHUNK, &folded);
         total += rc == PGQ_OK ? folded : 0;
@@ -139,12 +127,7 @@ int pgq__folder_start(pgq__folder **out, const pgq_config *cfg, pgq__wcore *core
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, &ca);
     pthread_condattr_destroy(&ca);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&f->tid, NULL, folder_main, f);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
+    if (pgq__wthread_start(&f->tid, folder_main, f) != PGQ_OK) {
         pthread_mutex_destroy(&f->mu);
         pthread_cond_destroy(&f->cv);
         free(f);

@@ -352,17 +352,24 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+int pgq__wthread_start(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+    /* The worker's threads take no process signals: those belong to the
+     * application, and the worker hears of them through pgq_worker_stop. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(tid, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return err == 0 ? PGQ_OK : PGQ_EIO;
+}
+
 int pgq__pool_start(pgq__wcore *core, int n)
 {
     core->threads = calloc((size_t)n, sizeof *core->threads);
     if (!core->threads)
         return PGQ_ENOMEM;
     core->n_threads = n;
-    /* Handler threads take no process signals: those belong to the
-     * application, and the worker hears of them through pgq_worker_stop. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = PGQ_OK;
     for (int i = 0; i < n && rc == PGQ_OK; i++) {
         pgq__wthread *t = &core->threads[i];
@@ -370,14 +377,12 @@ int pgq__pool_start(pgq__wcore *core, int n)
         pthread_mutex_lock(&core->mu);
         core->refs++;
         pthread_mutex_unlock(&core->mu);
-        if (pthread_create(&t->tid, NULL, thread_main, t) != 0) {
+        rc = pgq__wthread_start(&t->tid, thread_main, t);
+        if (rc != PGQ_OK)
             pgq__core_unref(core);
-            rc = PGQ_EIO;
-        } else {
+        else
             t->started = true;
-        }
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
 

@@ -8,7 +8,6 @@
  * when the recorder wakes it through the wake pipe. The recorder opens its
  * connection when it first has work, and again after losing it; the loop
  * never touches that connection. */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,25 +31,13 @@ struct pgq__recorder {
     char errmsg[512];
 };
 
-static int connect_if_needed(pgq__recorder *r)
-{
-    if (r->c && PQstatus(pgq_client_conn(r->c)) == CONNECTION_OK)
-        return PGQ_OK;
-    pgq_client_free(r->c);
-    r->c = NULL;
-    int rc = pgq_client_open(&r->c, &r->cfg);
-    if (rc == PGQ_OK)
-        (void)pgq__wsession(r->c, false);
-    return rc;
-}
-
 /* Runs one batch; the connection is dropped when it failed, to be opened
  * again for the next. */
 static void record(pgq__recorder *r, const pgq_outcome *outs, size_t n, int *rc,
                    size_t *resolved, char *err, size_t errlen)
 {
     *resolved = 0;
-    *rc = connect_if_needed(r);
+    *rc = pgq__wside_connect(&r->c, &r->cfg, NULL);
     if (*rc == PGQ_OK)
         *rc = pgq_complete(r->c, r->core->id, outs, n, resolved);
     if (*rc != PGQ_OK) {
@@ -112,12 +99,7 @@ int pgq__rec_start(pgq__recorder **out, const pgq_config *cfg, pgq__wcore *core)
     r->core = core;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&r->tid, NULL, recorder_main, r);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
+    if (pgq__wthread_start(&r->tid, recorder_main, r) != PGQ_OK) {
         pthread_mutex_destroy(&r->mu);
         pthread_cond_destroy(&r->cv);
         free(r);

@@ -315,7 +315,8 @@ int pgq_worker_run(pgq_worker *w)
         return rc;
     rc = pgq__rec_start(&w->rec, &w->cfg, w->core);
     if (rc == PGQ_OK)
-        rc = pgq__folder_start(&w->folder, &w->cfg, w->core, w->opts.log_aggregation_interval);
+        rc = pgq__folder_start(&w->folder, &w->cfg, w->core,
+                               w->opts.log_aggregation_interval);
     if (rc == PGQ_OK)
         rc = pgq__pool_start(w->core, w->opts.threads);
     if (rc == PGQ_OK)

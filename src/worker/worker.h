@@ -132,6 +132,8 @@ pgq__wcore *pgq__core_new(void);
 /* Drops one reference; the last one frees the core and its orphans. */
 void pgq__core_unref(pgq__wcore *core);
 /* Starts n threads; returns PGQ_OK or PGQ_EIO/PGQ_ENOMEM. */
+/* Starts a worker thread with every process signal blocked. */
+int pgq__wthread_start(pthread_t *tid, void *(*fn)(void *), void *arg);
 int pgq__pool_start(pgq__wcore *core, int n);
 /* Tells the threads to exit; joins the idle ones, detaches those still
  * running an abandoned handler. */
@@ -198,6 +200,9 @@ int pgq__wnext_query(pgq_client *c, const pgq__wep *eps, size_t n_eps,
 /* Sets up one of the worker's sessions: the loop's (claims, heartbeats,
  * hand-backs) when claims is true, else the recorder's. */
 int pgq__wsession(pgq_client *c, bool claims);
+/* Keeps a side thread's connection (*c) open: opens it when absent or
+ * lost, with the worker's session settings and then `extra` (or none). */
+int pgq__wside_connect(pgq_client **c, const pgq_config *cfg, const char *extra);
 
 /* ---- record.c: outcomes recorded on a second connection ------------ */
 
