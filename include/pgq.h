@@ -719,8 +719,8 @@ typedef struct pgq_worker_opts {
                                           connection fails, stop gracefully
                                           and return PGQ_ECONNECT instead of
                                           reconnecting */
-    bool fixed_batch;                /* every claim at most batch_size, as before adaptive
-                                        claims */
+    bool fixed_batch;                /* every claim at most batch_size, as
+                                        before adaptive claims */
     double log_aggregation_interval; /* PgQueuer's: seconds between folds of
                                         the log into the statistics table,
                                         on a connection of their own; 0: 30;
