@@ -719,12 +719,12 @@ typedef struct pgq_worker_opts {
                                           connection fails, stop gracefully
                                           and return PGQ_ECONNECT instead of
                                           reconnecting */
-    bool fixed_batch;                /* every claim at most batch_size, as
-                                        before adaptive claims */
-    double log_aggregation_interval; /* PgQueuer's: seconds between folds of
-                                        the log into the statistics table,
-                                        on a connection of their own; 0: 30;
-                                        < 0: never */
+    /* Every claim at most batch_size, as before adaptive claims. */
+    bool fixed_batch;
+    /* PgQueuer's log_aggregation_interval: seconds between folds of the log
+     * into the statistics table, on a connection of their own; 0: 30;
+     * < 0: never. */
+    double log_aggregation_interval;
 } pgq_worker_opts;
 
 PGQ_NODISCARD int pgq_worker_new(pgq_worker **out, const pgq_config *cfg,
