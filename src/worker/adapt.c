@@ -3,15 +3,16 @@
  *
  * A claim is one statement and its outcomes one commit, so on a deep queue
  * of short jobs the worker's rate is set by how many jobs each round trip
- * carries, not by the handlers. batch_size is the size for a shallow queue:
- * a claim that comes back full while handlers sit idle doubles the next
- * one (from the second such claim in a row), up to half the cap on held jobs (so one
- * claim can be in flight while the previous one's outcomes are being committed), and a
- * claim that comes back short, or finds handlers busy, goes back down. At low rates every
- * claim comes back short, so claims stay at batch_size and latency does not move. The
- * claim statement orders the jobs it takes exactly as before (priority, then age, per
- * entrypoint limits), so a bigger claim takes the same jobs a series of smaller ones
- * would. */
+ * carries, not by the handlers. batch_size is the size for a shallow queue.
+ * A claim that comes back full while a handler thread sits idle, for the
+ * second time in a row, doubles the next one, up to half the cap on held
+ * jobs (so one claim can be in flight while the previous one's outcomes
+ * are being committed); a claim that comes back short goes back down, and
+ * one that finds half a claim still waiting for a thread halves. At
+ * low rates every claim comes back short, so claims stay at batch_size and
+ * latency does not move. The claim statement orders the jobs it takes
+ * exactly as before (priority, then age, per-entrypoint limits), so a
+ * bigger claim takes the jobs a series of smaller ones would have. */
 #include "worker.h"
 
 /* Never more than one statement records (OUTCOMES_PER_STATEMENT in
@@ -89,11 +90,15 @@ void pgq__wclaim_adapt(pgq_worker *w, size_t asked, size_t got, size_t active_be
     }
     if (!prefetching(w) || asked < w->claim_n)
         return; /* sized by idle threads or by room: says nothing */
-    if (active_before >= (size_t)w->opts.threads) {
-        /* Jobs were already waiting for a thread: handlers, not round
-         * trips, set the pace; bigger claims would only hold jobs back
-         * from other workers. */
-        w->claim_n = w->claim_n / 2 > batch ? w->claim_n / 2 : batch;
+    size_t threads = (size_t)w->opts.threads;
+    if (active_before >= threads) {
+        /* Every thread had a job when the claim came back: handlers, not
+         * round trips, set the pace, and a bigger claim would only hold
+         * jobs back from other workers. With half a claim still waiting
+         * for a thread, halve it (a loaded machine can leave a few no-op
+         * jobs waiting a moment: that alone is no reason to). */
+        if (active_before >= threads + w->claim_n / 2)
+            w->claim_n = w->claim_n / 2 > batch ? w->claim_n / 2 : batch;
         w->claim_streak = 0;
         return;
     }

@@ -1,8 +1,9 @@
 /* test_worker_adapt.c: adaptive claims (docs/worker.md, "Prefetch, adaptive
  * claims, the cap and threads") against a real database: on a deep queue
  * of short jobs claims grow (fewer claim statements than batches), never
- * past the cap on held jobs; slow handlers keep claims at the batch size;
- * fixed_batch pins the old behaviour; priorities still decide the order.
+ * past the cap on held jobs; fixed_batch pins the old behaviour;
+ * priorities still decide the order. The rule step by step (slow handlers,
+ * halving, room) is in tests/unit/test_adapt.c.
  * The database (rows picked, log rows) and the worker's own counters are
  * the judges. */
 #include <pthread.h>
@@ -77,14 +78,6 @@ static int noop(const pgq_job *job, pgq_job_ctx *ctx)
 {
     (void)job;
     (void)ctx;
-    return PGQ_OK;
-}
-
-static int slow(const pgq_job *job, pgq_job_ctx *ctx)
-{
-    (void)job;
-    (void)ctx;
-    nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
     return PGQ_OK;
 }
 
@@ -177,25 +170,6 @@ TEST(the_cap_bounds_the_growth)
     pgq_client_free(c);
 }
 
-/* Slow handlers (20 ms, 2 threads, batch 5): jobs wait for threads, so
- * claims stay small and the worker holds about threads + two batches,
- * not the 50 a grown claim would take from other workers. */
-TEST(slow_handlers_keep_claims_at_the_batch)
-{
-    pgq_client *c = tdb_fresh();
-    enqueue_many(c, 80, 0);
-    sampler s;
-    sampler_start(&s);
-    pgq_worker_stats st = drain((pgq_worker_opts){.batch_size = 5, .threads = 2}, slow);
-    long long max_picked = sampler_stop(&s);
-    check_all_done(80);
-    printf("# slow handlers: %llu claims, at most %lld picked at once\n",
-           (unsigned long long)st.claim_count, max_picked);
-    CHECKF(max_picked <= 2 + 2 * 10, "%lld picked at once: claims grew for slow handlers",
-           max_picked);
-    pgq_client_free(c);
-}
-
 /* 1,500 jobs of priority 0 queued before 300 of priority 5: every
  * priority-5 job starts before the priority-0 ones (but for the few the
  * threads had already taken when the last priority-5 claim was made:
@@ -227,7 +201,6 @@ int main(int argc, char **argv)
     static const th_case cases[] = {
         CASE(deep_queue_claims_grow_within_the_cap),
         CASE(the_cap_bounds_the_growth),
-        CASE(slow_handlers_keep_claims_at_the_batch),
         CASE(priorities_still_decide_the_order),
     };
     return th_main(cases, sizeof cases / sizeof cases[0], argc, argv);
