@@ -159,6 +159,8 @@ def plot(rows):
                    f'y2="{oy + H - pad}" stroke="black"/>')
         out.append(f'<text x="{ox + W - 60}" y="{oy + H - pad + 14}">minute {len(rows)}</text>')
         for j, k in enumerate(keys):
+            out.append(f'<text x="{ox + W - 120}" y="{oy + 30 + 12 * j}" '
+                       f'fill="{colors[j]}">{k}</text>')
             pts = " ".join(
                 f"{ox + pad + i * (W - pad - 10) / (n - 1):.1f},"
                 f"{oy + H - pad - (r.get(k) or 0) / top * (H - pad - 20):.1f}"
