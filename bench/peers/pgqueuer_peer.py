@@ -46,6 +46,28 @@ def main():
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # its dataclasses look their module up
     spec.loader.exec_module(mod)
+    # Its throughput mode reads the consumers' progress bar only once they
+    # have all returned; when they are still busy after its grace period
+    # (5 s) it cancels them and reports 0 jobs. So read the bar at the
+    # moment the timer stops the run, as its own figure would.
+    bars, at_stop = [], {}
+    make_bar = mod.job_progress_bar
+
+    def job_progress_bar(*args, **kw):
+        bar = make_bar(*args, **kw)
+        bars.append(bar)
+        return bar
+
+    mod.job_progress_bar = job_progress_bar
+    shutdown = mod.ThroughputStrategy.graceful_shutdown
+
+    def graceful_shutdown(self):
+        if bars and not at_stop:
+            d = bars[0].format_dict
+            at_stop.update(n=d.get("n", 0), elapsed=d.get("elapsed", 0))
+        shutdown(self)
+
+    mod.ThroughputStrategy.graceful_shutdown = graceful_shutdown
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "result.json")
         noise = io.StringIO()  # its settings table and progress bar
@@ -63,6 +85,9 @@ def main():
         m = re.match(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?$", elapsed)
         elapsed = (int(m.group(1) or 0) * 3600 + int(m.group(2) or 0) * 60
                    + float(m.group(3) or 0)) if m else 0.0
+    if a.strategy == "throughput" and at_stop.get("elapsed"):
+        r["steps"], elapsed = at_stop["n"], float(at_stop["elapsed"])
+        r["rate"] = at_stop["n"] / elapsed
     print(json.dumps({"system": "pgqueuer", "mode": a.strategy, "variant":
                       f"{a.dequeue} tasks", "batch": a.batch, "jobs": int(r["steps"]),
                       "seconds": float(elapsed), "jobs_per_s": float(r["rate"]),
