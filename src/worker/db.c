@@ -37,6 +37,15 @@ int pgq__wsession(pgq_client *c, bool claims)
 #undef PLANS
 }
 
+void pgq__wside_cfg(pgq_config *out, char *name, size_t len, const pgq_config *cfg,
+                    const char *role)
+{
+    *out = *cfg;
+    snprintf(name, len, "%s %s",
+             cfg->application_name ? cfg->application_name : "pgq worker", role);
+    out->application_name = name;
+}
+
 int pgq__wside_connect(pgq_client **c, const pgq_config *cfg, const char *extra)
 {
     if (*c && PQstatus(pgq_client_conn(*c)) == CONNECTION_OK)

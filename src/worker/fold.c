@@ -114,11 +114,7 @@ int pgq__folder_start(pgq__folder **out, const pgq_config *cfg, pgq__wcore *core
     pgq__folder *f = calloc(1, sizeof *f);
     if (!f)
         return PGQ_ENOMEM;
-    /* Named apart in pg_stat_activity: "<application name> statistics". */
-    f->cfg = *cfg;
-    snprintf(f->appname, sizeof f->appname, "%s statistics",
-             cfg->application_name ? cfg->application_name : "pgq worker");
-    f->cfg.application_name = f->appname;
+    pgq__wside_cfg(&f->cfg, f->appname, sizeof f->appname, cfg, "statistics");
     f->core = core;
     f->interval = interval;
     pthread_condattr_t ca;

@@ -91,11 +91,7 @@ int pgq__rec_start(pgq__recorder **out, const pgq_config *cfg, pgq__wcore *core)
     *out = r;
     if (!r)
         return PGQ_ENOMEM;
-    /* Named apart in pg_stat_activity: "<application name> recorder". */
-    r->cfg = *cfg;
-    snprintf(r->appname, sizeof r->appname, "%s recorder",
-             cfg->application_name ? cfg->application_name : "pgq worker");
-    r->cfg.application_name = r->appname;
+    pgq__wside_cfg(&r->cfg, r->appname, sizeof r->appname, cfg, "recorder");
     r->core = core;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);

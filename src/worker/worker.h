@@ -200,6 +200,10 @@ int pgq__wnext_query(pgq_client *c, const pgq__wep *eps, size_t n_eps,
 /* Sets up one of the worker's sessions: the loop's (claims, heartbeats,
  * hand-backs) when claims is true, else the recorder's. */
 int pgq__wsession(pgq_client *c, bool claims);
+/* A side thread's copy of the worker's configuration, named apart in
+ * pg_stat_activity as "<application name> <role>" (name holds the text). */
+void pgq__wside_cfg(pgq_config *out, char *name, size_t len, const pgq_config *cfg,
+                    const char *role);
 /* Keeps a side thread's connection (*c) open: opens it when absent or
  * lost, with the worker's session settings and then `extra` (or none). */
 int pgq__wside_connect(pgq_client **c, const pgq_config *cfg, const char *extra);
